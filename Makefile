@@ -1,0 +1,49 @@
+# gridtsne — every target does its own set-up.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+MODEL_DIR := layers/model/build/model
+MODEL  := $(MODEL_DIR)/efficientnet_lite0.onnx
+SAMPLES := samples/digits
+
+.PHONY: venv model samples demo local test lint unit integration bench browser clean
+
+venv: $(VENV)/.installed $(MODEL)
+
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/build.txt layers/gridtsne/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -r requirements/build.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e layers/gridtsne
+	touch $@
+
+model: $(MODEL)
+
+$(MODEL): layers/model/export.py | $(VENV)/.installed
+	$(BIN)/python layers/model/export.py --out $(MODEL_DIR)
+
+samples: $(SAMPLES)/.written
+
+$(SAMPLES)/.written: | $(VENV)/.installed
+	$(BIN)/gridtsne samples digits $(SAMPLES)
+	touch $@
+
+demo: venv samples
+	$(BIN)/gridtsne run $(SAMPLES) --out out/demo
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: venv samples browser lint
+	$(BIN)/python -m pytest
+
+bench: venv samples
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) layers/model/build layers/deps/build out samples
