@@ -1,0 +1,266 @@
+"""A collection's embedding vectors in a store, written in shards, keyed by content.
+
+Layout under ``vectors/<collection>/``:
+
+- ``shards/<id>.npz`` — ``vectors`` (M, D) float32 and ``thumbs`` (M, t, t, 3) uint8 tile thumbnails;
+- ``shards/<id>.json`` — the shard's manifest, written last: one entry per input object,
+  ``{"key", "etag", "hash", "shard", "row"}`` (where its vector is) or ``{"key", "etag", "reason"}``
+  (skipped: not a usable image, and why);
+- ``hashes/<sha256>.json`` — ``{"shard", "row"}``: where the vector of that content lives.
+
+A shard's id is a hash of its inputs' (key, etag) pairs, so a redelivered batch finds its manifest and does
+nothing. An image whose content hash is already known (a re-upload, a copy under another key) gets an entry
+pointing at the existing vector and is not embedded again. Several keys with one content are placed once
+and reported as duplicates when a job loads the collection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gridtsne.embed import Embedder, content_hash, embed_sources
+from gridtsne.store import NotFoundError, ObjectInfo, Store
+
+__all__ = [
+    "THUMB_SIDE",
+    "Collected",
+    "ShardResult",
+    "collection_prefix",
+    "embed_objects",
+    "load_collection",
+    "scan",
+    "upload_prefix",
+]
+
+#: Side of the tile thumbnails kept with the vectors (renders at this tile size or smaller need no originals).
+THUMB_SIDE = 64
+VERSION = 1
+
+Entry = dict[str, Any]
+
+
+def upload_prefix(collection: str) -> str:
+    """Where a collection's images are uploaded."""
+    return f"uploads/{collection}/"
+
+
+def collection_prefix(collection: str) -> str:
+    """Where a collection's vectors live."""
+    return f"vectors/{collection}/"
+
+
+def is_control_key(key: str) -> bool:
+    """Keys under ``uploads/`` that are not inputs: names starting with ``_`` or ``.`` (_visualize.json)."""
+    return key.rsplit("/", 1)[-1].startswith(("_", "."))
+
+
+def shard_id(objects: Iterable[ObjectInfo]) -> str:
+    """The id of the shard that embeds exactly these objects (order does not matter)."""
+    pairs = sorted((o.key, o.etag) for o in objects)
+    return hashlib.sha256(json.dumps(pairs, separators=(",", ":")).encode()).hexdigest()[:40]
+
+
+@dataclass
+class ShardResult:
+    """What one embedding call did."""
+
+    shard: str
+    embedded: int = 0
+    reused: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    redelivered: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for a handler's response."""
+        return {
+            "shard": self.shard,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "skipped": len(self.skipped),
+            "redelivered": self.redelivered,
+        }
+
+
+def embed_objects(
+    store: Store,
+    collection: str,
+    objects: list[ObjectInfo],
+    embedder: Embedder,
+    *,
+    thumb: int = THUMB_SIDE,
+    workers: int = 8,
+) -> ShardResult:
+    """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused."""
+    prefix = collection_prefix(collection)
+    objects = sorted({o.key: o for o in objects}.values(), key=lambda o: o.key)
+    sid = shard_id(objects)
+    manifest_key = f"{prefix}shards/{sid}.json"
+    if store.exists(manifest_key):
+        return ShardResult(sid, redelivered=True)
+
+    def fetch(obj: ObjectInfo) -> bytes | str:
+        try:
+            return store.read(obj.key)
+        except NotFoundError:
+            return "deleted before it could be read"
+        except OSError as exc:
+            return f"unreadable ({exc})"
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
+        blobs = list(pool.map(fetch, objects))
+    entries: dict[str, Entry] = {}
+    known: dict[str, Entry] = {}
+    fresh: list[tuple[ObjectInfo, bytes]] = []
+    for obj, blob in zip(objects, blobs, strict=True):
+        if isinstance(blob, str):
+            entries[obj.key] = {"key": obj.key, "etag": obj.etag, "reason": blob}
+            continue
+        digest = content_hash(blob)
+        where = known.get(digest) or _lookup_hash(store, prefix, digest)
+        if where is not None:
+            known[digest] = where
+            entries[obj.key] = {"key": obj.key, "etag": obj.etag, "hash": digest, **where}
+        else:
+            fresh.append((obj, blob))
+
+    result = ShardResult(sid)
+    if fresh:
+        data = {obj.key: blob for obj, blob in fresh}
+        done = embed_sources(
+            [(obj.key, _reader(data[obj.key])) for obj, _ in fresh], embedder, tile=thumb, workers=workers
+        )
+        etags = {obj.key: obj.etag for obj, _ in fresh}
+        for row, (key, digest) in enumerate(zip(done.keys, done.hashes, strict=True)):
+            where = {"shard": sid, "row": row}
+            entries[key] = {"key": key, "etag": etags[key], "hash": digest, **where}
+            known[digest] = where
+        for dup in done.duplicates:
+            entries[dup["key"]] = {**entries[dup["same_as"]], "key": dup["key"], "etag": etags[dup["key"]]}
+        for skip in done.skipped:
+            entries[skip["key"]] = {"key": skip["key"], "etag": etags[skip["key"]], "reason": skip["reason"]}
+        if done.keys:
+            thumbs = (
+                done.thumbnails
+                if done.thumbnails is not None
+                else np.zeros((len(done.keys), thumb, thumb, 3), np.uint8)
+            )
+            buffer = io.BytesIO()
+            np.savez(buffer, vectors=done.vectors.astype(np.float32), thumbs=thumbs)
+            store.write(f"{prefix}shards/{sid}.npz", buffer.getvalue(), "application/octet-stream")
+            for row, digest in enumerate(done.hashes):
+                store.write(
+                    f"{prefix}hashes/{digest}.json",
+                    json.dumps({"shard": sid, "row": row}).encode(),
+                    "application/json",
+                )
+        result.embedded = len(done.keys)
+    ordered = [entries[o.key] for o in objects]
+    result.reused = sum(1 for e in ordered if "hash" in e) - result.embedded
+    result.skipped = [{"key": e["key"], "reason": e["reason"]} for e in ordered if "reason" in e]
+    manifest = {"version": VERSION, "collection": collection, "thumb": thumb, "entries": ordered}
+    store.write(manifest_key, json.dumps(manifest, indent=0).encode(), "application/json")
+    return result
+
+
+def _reader(data: bytes) -> Any:
+    return lambda: data
+
+
+def _lookup_hash(store: Store, prefix: str, digest: str) -> Entry | None:
+    try:
+        where = json.loads(store.read(f"{prefix}hashes/{digest}.json"))
+    except NotFoundError:
+        return None
+    # The manifest of the shard that holds it must exist, else that shard was never completed.
+    if not store.exists(f"{prefix}shards/{where['shard']}.json"):
+        return None
+    return {"shard": str(where["shard"]), "row": int(where["row"])}
+
+
+def scan(store: Store, collection: str, workers: int = 16) -> dict[tuple[str, str], Entry]:
+    """Every entry of the collection's shards, by (key, etag); an entry with a vector wins over a skip."""
+    prefix = f"{collection_prefix(collection)}shards/"
+    manifests = [o.key for o in store.list(prefix) if o.key.endswith(".json")]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(manifests) or 1))) as pool:
+        docs = list(pool.map(lambda k: json.loads(store.read(k)), manifests))
+    index: dict[tuple[str, str], Entry] = {}
+    for doc in docs:
+        for entry in doc["entries"]:
+            pair = (entry["key"], entry["etag"])
+            if pair not in index or ("hash" in entry and "hash" not in index[pair]):
+                index[pair] = entry
+    return index
+
+
+def list_inputs(store: Store, collection: str) -> list[ObjectInfo]:
+    """The collection's uploaded inputs (control files such as ``_visualize.json`` left out)."""
+    return [o for o in store.list(upload_prefix(collection)) if not is_control_key(o.key)]
+
+
+def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> list[ObjectInfo]:
+    """The inputs no shard covers yet (new or changed since they were embedded)."""
+    return [o for o in inputs if (o.key, o.etag) not in index]
+
+
+@dataclass
+class Collected:
+    """A collection's inputs resolved to vectors: each input is placed, skipped, duplicate or missing."""
+
+    keys: list[str]
+    hashes: list[str]
+    vectors: np.ndarray
+    thumbs: np.ndarray
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def load_collection(
+    store: Store, collection: str, inputs: list[ObjectInfo], *, with_thumbs: bool = True
+) -> Collected:
+    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails)."""
+    index = scan(store, collection)
+    keys: list[str] = []
+    hashes: list[str] = []
+    places: list[tuple[str, int]] = []
+    first: dict[str, str] = {}
+    out = Collected(keys, hashes, np.zeros((0, 0), np.float32), np.zeros((0, 0, 0, 3), np.uint8))
+    for obj in inputs:
+        entry = index.get((obj.key, obj.etag))
+        if entry is None:
+            out.missing.append(obj.key)
+        elif "reason" in entry:
+            out.skipped.append({"key": obj.key, "reason": str(entry["reason"])})
+        elif entry["hash"] in first:
+            out.duplicates.append({"key": obj.key, "same_as": first[entry["hash"]]})
+        else:
+            first[entry["hash"]] = obj.key
+            keys.append(obj.key)
+            hashes.append(entry["hash"])
+            places.append((entry["shard"], int(entry["row"])))
+    prefix = f"{collection_prefix(collection)}shards/"
+    shards = sorted({s for s, _ in places})
+
+    def load(sid: str) -> tuple[np.ndarray, np.ndarray | None]:
+        with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
+            return npz["vectors"], (npz["thumbs"] if with_thumbs else None)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(shards) or 1))) as pool:
+        loaded = dict(zip(shards, pool.map(load, shards), strict=True))
+    if places:
+        out.vectors = np.stack([loaded[s][0][r] for s, r in places]).astype(np.float32)
+        if with_thumbs:
+            out.thumbs = np.stack([_thumb(loaded[s][1], r) for s, r in places])
+    return out
+
+
+def _thumb(thumbs: np.ndarray | None, row: int) -> np.ndarray:
+    assert thumbs is not None
+    return np.asarray(thumbs[row])
