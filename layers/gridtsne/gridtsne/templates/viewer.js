@@ -1,0 +1,604 @@
+(() => {
+  "use strict";
+
+  // ---- data -------------------------------------------------------------------------------------
+  const data = JSON.parse(document.getElementById("gridtsne-data").textContent);
+  const rows = data.grid.rows, cols = data.grid.cols, cell = data.grid.tile;
+  const W = cols * cell, H = rows * cell; // world coordinates: grid pixels at full resolution
+  const keys = data.keys, urls = data.urls;
+  const N = keys.length;
+  const cellOf = new Int32Array(N); // image index -> row * cols + col
+  const byCell = new Int32Array(rows * cols).fill(-1); // cell -> image index
+  for (let i = 0; i < N; i++) {
+    const c = data.cells[2 * i] * cols + data.cells[2 * i + 1];
+    cellOf[i] = c;
+    byCell[c] = i;
+  }
+  let lowerKeys = null; // built on first search
+
+  const $ = (id) => document.getElementById(id);
+  const canvas = $("canvas"), ctx = canvas.getContext("2d");
+  const stage = $("stage"), tooltip = $("tooltip"), message = $("message");
+  const searchInput = $("search"), searchCount = $("search-count");
+  const statusCell = $("status-cell"), statusOpen = $("status-open");
+  const fmt = new Intl.NumberFormat("en");
+
+  // ---- view state: screen = world * s + (x, y), in CSS pixels --------------------------------------
+  const view = { s: 1, x: 0, y: 0 };
+  let cw = 1, ch = 1, dpr = 1, fitted = false;
+  let hoverCell = -1, selectedCell = -1;
+  let matches = [], matchAt = -1; // image indices in reading order; index of the current match
+  let ready = false, failed = false;
+
+  const fitScale = () => Math.min((cw - 32) / W, (ch - 32) / H);
+  const minScale = () => Math.min(fitScale() * 0.5, 1);
+  const maxScale = () => Math.max(fitScale() * 2, 512 / cell);
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+
+  function clampPan() {
+    const m = 48; // keep at least this much of the grid on screen
+    view.x = clamp(view.x, m - W * view.s, cw - m);
+    view.y = clamp(view.y, m - H * view.s, ch - m);
+  }
+  function fit() {
+    view.s = fitScale();
+    view.x = (cw - W * view.s) / 2;
+    view.y = (ch - H * view.s) / 2;
+    changed();
+  }
+  function zoomAt(factor, sx, sy) {
+    const s = clamp(view.s * factor, minScale(), maxScale());
+    const wx = (sx - view.x) / view.s, wy = (sy - view.y) / view.s;
+    view.s = s;
+    view.x = sx - wx * s;
+    view.y = sy - wy * s;
+    changed();
+  }
+  const zoomCenter = (factor) => zoomAt(factor, cw / 2, ch / 2);
+  function panBy(dx, dy) {
+    view.x += dx;
+    view.y += dy;
+    changed();
+  }
+  function changed() {
+    clampPan();
+    $("zoom-level").value = Math.round(view.s * 100) + "%";
+    hideTooltip();
+    requestDraw();
+  }
+
+  // ---- geometry helpers ---------------------------------------------------------------------------
+  function cellAtScreen(sx, sy) {
+    const wx = (sx - view.x) / view.s, wy = (sy - view.y) / view.s;
+    if (wx < 0 || wy < 0 || wx >= W || wy >= H) return -1;
+    return Math.floor(wy / cell) * cols + Math.floor(wx / cell);
+  }
+  function cellScreenRect(c) {
+    const r = Math.floor(c / cols), k = c % cols;
+    return { x: view.x + k * cell * view.s, y: view.y + r * cell * view.s, w: cell * view.s, h: cell * view.s };
+  }
+  function describe(c) {
+    const i = c >= 0 ? byCell[c] : -1;
+    return {
+      row: Math.floor(c / cols), col: c % cols, index: i,
+      key: i >= 0 ? keys[i] : null, url: i >= 0 ? urls[i] : null,
+    };
+  }
+  function ensureVisible(c, minSide) {
+    if (minSide && cell * view.s < minSide) {
+      view.s = clamp(minSide / cell, minScale(), maxScale());
+    }
+    const r = cellScreenRect(c); // centre it unless it is already in full view
+    if (r.x < 0 || r.y < 0 || r.x + r.w > cw || r.y + r.h > ch) {
+      view.x += cw / 2 - (r.x + r.w / 2);
+      view.y += ch / 2 - (r.y + r.h / 2);
+    }
+    changed();
+  }
+
+  // ---- canvas sizing ------------------------------------------------------------------------------
+  function resize() {
+    const rect = stage.getBoundingClientRect();
+    const cx = (cw / 2 - view.x) / view.s, cy = (ch / 2 - view.y) / view.s;
+    cw = Math.max(1, rect.width);
+    ch = Math.max(1, rect.height);
+    dpr = window.devicePixelRatio || 1;
+    canvas.width = Math.round(cw * dpr);
+    canvas.height = Math.round(ch * dpr);
+    if (!fitted) {
+      fitted = true;
+      fit();
+    } else {
+      view.x = cw / 2 - cx * view.s;
+      view.y = ch / 2 - cy * view.s;
+      changed();
+    }
+  }
+
+  // ---- picture sources: one mosaic image, or a deep-zoom pyramid ---------------------------------
+  let drawPicture;
+  if (data.tiles) {
+    drawPicture = pyramidSource(data.tiles);
+  } else {
+    drawPicture = mosaicSource(data.mosaic);
+  }
+
+  function markReady() {
+    if (ready) return;
+    ready = true;
+    message.textContent = "";
+    document.body.dataset.state = "ready";
+    requestDraw();
+  }
+  function markFailed(what) {
+    failed = true;
+    message.textContent = "Could not load " + what + ".";
+    document.body.dataset.state = "error";
+  }
+
+  // device-pixel destination of a world rectangle, snapped to whole pixels so tiles meet without seams
+  function snapped(wx0, wy0, wx1, wy1) {
+    const x0 = Math.round((view.x + wx0 * view.s) * dpr), y0 = Math.round((view.y + wy0 * view.s) * dpr);
+    const x1 = Math.round((view.x + wx1 * view.s) * dpr), y1 = Math.round((view.y + wy1 * view.s) * dpr);
+    return [x0, y0, x1 - x0, y1 - y0];
+  }
+  function visibleWorld() {
+    return [
+      Math.max(0, -view.x / view.s), Math.max(0, -view.y / view.s),
+      Math.min(W, (cw - view.x) / view.s), Math.min(H, (ch - view.y) / view.s),
+    ];
+  }
+
+  function mosaicSource(url) {
+    const img = new Image();
+    img.decoding = "async";
+    img.onload = markReady;
+    img.onerror = () => markFailed("the mosaic");
+    img.src = url;
+    return () => {
+      if (!ready) return;
+      const nw = img.naturalWidth, nh = img.naturalHeight;
+      const kx = nw / W, ky = nh / H; // source pixels per world pixel
+      const [wx0, wy0, wx1, wy1] = visibleWorld();
+      if (wx1 <= wx0 || wy1 <= wy0) return;
+      const sx0 = Math.floor(wx0 * kx), sy0 = Math.floor(wy0 * ky);
+      const sx1 = Math.min(nw, Math.ceil(wx1 * kx)), sy1 = Math.min(nh, Math.ceil(wy1 * ky));
+      ctx.imageSmoothingEnabled = (view.s * dpr) / kx < 1; // crisp pixels once magnified
+      ctx.imageSmoothingQuality = "high";
+      const [dx, dy, dw, dh] = snapped(sx0 / kx, sy0 / ky, sx1 / kx, sy1 / ky);
+      ctx.drawImage(img, sx0, sy0, sx1 - sx0, sy1 - sy0, dx, dy, dw, dh);
+    };
+  }
+
+  function pyramidSource(info) {
+    const top = info.levels - 1, ts = info.tile_size;
+    const k = info.width / W; // full-resolution pyramid pixels per world pixel
+    const cache = new Map(); // "level/col/row" -> {img, ok, used}
+    let wanted = [], inflight = 0, clock = 0;
+    const levelSize = (lv) => {
+      const f = 2 ** (top - lv);
+      return [Math.ceil(info.width / f), Math.ceil(info.height / f)];
+    };
+    const tileUrl = (lv, c, r) =>
+      info.url.replace("{level}", lv).replace("{col}", c).replace("{row}", r);
+
+    function request(id, lv, c, r) {
+      const entry = { img: new Image(), ok: false, failed: false, used: clock };
+      cache.set(id, entry);
+      inflight++;
+      entry.img.decoding = "async";
+      entry.img.onload = () => {
+        entry.ok = true;
+        inflight--;
+        if (lv === 0) markReady();
+        requestDraw();
+        pump();
+      };
+      entry.img.onerror = () => {
+        entry.failed = true;
+        inflight--;
+        if (lv === 0) markFailed("the tiles");
+        pump();
+      };
+      entry.img.src = tileUrl(lv, c, r);
+    }
+    function pump() {
+      while (inflight < 8 && wanted.length) {
+        const [id, lv, c, r] = wanted.shift();
+        if (!cache.has(id)) request(id, lv, c, r);
+      }
+      if (cache.size > 768) evict();
+    }
+    function evict() {
+      const old = [...cache.entries()].filter(([, e]) => e.ok || e.failed).sort((a, b) => a[1].used - b[1].used);
+      for (const [id] of old.slice(0, cache.size - 512)) cache.delete(id);
+    }
+    request("0/0/0", 0, 0, 0);
+
+    return () => {
+      clock++;
+      const need = Math.log2((view.s * dpr) / k);
+      const level = clamp(top + Math.ceil(need - 0.2), 0, top);
+      const [wx0, wy0, wx1, wy1] = visibleWorld();
+      if (wx1 <= wx0 || wy1 <= wy0) return;
+      wanted = [];
+      for (let lv = 0; lv <= level; lv++) {
+        const f = k * 2 ** (lv - top); // level pixels per world pixel
+        const [lw, lh] = levelSize(lv);
+        const c0 = Math.floor((wx0 * f) / ts), c1 = Math.min(Math.ceil(lw / ts), Math.ceil((wx1 * f) / ts));
+        const r0 = Math.floor((wy0 * f) / ts), r1 = Math.min(Math.ceil(lh / ts), Math.ceil((wy1 * f) / ts));
+        ctx.imageSmoothingEnabled = (view.s * dpr) / f < 1;
+        ctx.imageSmoothingQuality = "high";
+        for (let r = r0; r < r1; r++) {
+          for (let c = c0; c < c1; c++) {
+            const id = lv + "/" + c + "/" + r;
+            const entry = cache.get(id);
+            if (entry && entry.ok) {
+              entry.used = clock;
+              const tw = Math.min(ts, lw - c * ts), th = Math.min(ts, lh - r * ts);
+              const [dx, dy, dw, dh] = snapped(
+                (c * ts) / f, (r * ts) / f, (c * ts + tw) / f, (r * ts + th) / f);
+              ctx.drawImage(entry.img, 0, 0, tw, th, dx, dy, dw, dh);
+            } else if (!entry && lv === level) {
+              wanted.push([id, lv, c, r]);
+            }
+          }
+        }
+      }
+      // nearest the centre first
+      const mid = [(wx0 + wx1) / 2, (wy0 + wy1) / 2], f = k * 2 ** (level - top);
+      const dist = (t) => Math.hypot((t[2] + 0.5) * ts / f - mid[0], (t[3] + 0.5) * ts / f - mid[1]);
+      wanted.sort((a, b) => dist(a) - dist(b));
+      pump();
+    };
+  }
+
+  // ---- drawing ------------------------------------------------------------------------------------
+  let drawPending = false;
+  function requestDraw() {
+    if (!drawPending) {
+      drawPending = true;
+      requestAnimationFrame(draw);
+    }
+  }
+  function draw() {
+    drawPending = false;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    if (failed) return;
+    drawPicture();
+    if (!ready) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const side = cell * view.s;
+    const [wx0, wy0, wx1, wy1] = visibleWorld();
+    const visible = (c) => {
+      const r = Math.floor(c / cols), k = c % cols;
+      return (k + 1) * cell > wx0 && k * cell < wx1 && (r + 1) * cell > wy0 && r * cell < wy1;
+    };
+    if (matches.length) {
+      // dim everything but the matches
+      const shown = matches.filter((i) => visible(cellOf[i]));
+      ctx.beginPath();
+      ctx.rect(view.x, view.y, W * view.s, H * view.s);
+      for (const i of shown) {
+        const r = cellScreenRect(cellOf[i]);
+        ctx.rect(r.x, r.y, r.w, r.h);
+      }
+      ctx.fillStyle = "rgba(10, 10, 12, 0.72)";
+      ctx.fill("evenodd");
+      ctx.strokeStyle = "#ffb020";
+      ctx.lineWidth = clamp(side / 24, 1, 3);
+      for (const i of shown) {
+        const r = cellScreenRect(cellOf[i]);
+        if (side >= 6) ctx.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
+        else {
+          ctx.fillStyle = "#ffb020";
+          ctx.fillRect(r.x - 1, r.y - 1, Math.max(2, r.w) + 2, Math.max(2, r.h) + 2);
+        }
+      }
+    }
+    if (hoverCell >= 0 && hoverCell !== selectedCell) outline(hoverCell, "rgba(255, 255, 255, 0.85)", 1);
+    if (selectedCell >= 0) {
+      outline(selectedCell, "#000", 4);
+      outline(selectedCell, "#fff", 2);
+    }
+  }
+  function outline(c, colour, width) {
+    const r = cellScreenRect(c), grow = r.w < 8 ? 3 : 0;
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.strokeRect(r.x - grow - width / 2, r.y - grow - width / 2, r.w + 2 * grow + width, r.h + 2 * grow + width);
+  }
+
+  // ---- hover, selection, opening originals ------------------------------------------------------
+  function hideTooltip() {
+    tooltip.hidden = true;
+  }
+  function showTooltip(c, sx, sy) {
+    const d = describe(c);
+    if (d.key === null) {
+      hideTooltip();
+      return;
+    }
+    $("tooltip-key").textContent = d.key;
+    $("tooltip-pos").textContent = "row " + d.row + " \u00b7 col " + d.col + (d.url ? " \u00b7 click to open" : "");
+    tooltip.hidden = false;
+    const tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
+    tooltip.style.left = (sx + 14 + tw > cw ? Math.max(4, sx - 14 - tw) : sx + 14) + "px";
+    tooltip.style.top = (sy + 18 + th > ch ? Math.max(4, sy - 12 - th) : sy + 18) + "px";
+  }
+  function setHover(c) {
+    if (c === hoverCell) return;
+    hoverCell = c;
+    const d = describe(c);
+    canvas.classList.toggle("link", !!(d.url));
+    updateStatus();
+    requestDraw();
+  }
+  function select(c) {
+    selectedCell = c;
+    updateStatus();
+    requestDraw();
+  }
+  function updateStatus() {
+    const c = hoverCell >= 0 && byCell[hoverCell] >= 0 ? hoverCell : selectedCell;
+    const d = c >= 0 ? describe(c) : null;
+    if (!d) {
+      statusCell.textContent = "";
+      statusOpen.hidden = true;
+      return;
+    }
+    statusCell.textContent = (d.key === null ? "empty cell" : d.key) + "  \u2014  row " + d.row + ", col " + d.col;
+    if (d.url) {
+      statusOpen.href = d.url;
+      statusOpen.hidden = false;
+    } else {
+      statusOpen.hidden = true;
+      statusOpen.removeAttribute("href");
+    }
+  }
+  function safeUrl(u) {
+    try {
+      const p = new URL(u, document.baseURI).protocol;
+      return p === "http:" || p === "https:" || p === "file:";
+    } catch (e) {
+      return false;
+    }
+  }
+  function openCell(c) {
+    const d = describe(c);
+    if (d.url && safeUrl(d.url)) window.open(d.url, "_blank", "noopener,noreferrer");
+  }
+
+  // ---- pointer: drag to pan, pinch to zoom, click to open ----------------------------------------
+  const pointers = new Map();
+  let drag = null, pinch = null;
+  const local = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [e.clientX - r.left, e.clientY - r.top];
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    if (e.pointerType === "mouse" && e.button !== 0) return;
+    canvas.setPointerCapture(e.pointerId);
+    pointers.set(e.pointerId, local(e));
+    if (pointers.size === 1) {
+      const [x, y] = local(e);
+      drag = { x, y, x0: x, y0: y, moved: false };
+    } else if (pointers.size === 2) {
+      drag = null;
+      const [a, b] = [...pointers.values()];
+      pinch = { d: Math.hypot(a[0] - b[0], a[1] - b[1]), m: [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2] };
+    }
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    const [x, y] = local(e);
+    if (pointers.has(e.pointerId)) pointers.set(e.pointerId, [x, y]);
+    if (pinch && pointers.size === 2) {
+      const [a, b] = [...pointers.values()];
+      const d = Math.hypot(a[0] - b[0], a[1] - b[1]), m = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+      view.x += m[0] - pinch.m[0];
+      view.y += m[1] - pinch.m[1];
+      if (pinch.d > 0) zoomAt(d / pinch.d, m[0], m[1]);
+      pinch = { d, m };
+      return;
+    }
+    if (drag) {
+      if (!drag.moved && Math.hypot(x - drag.x0, y - drag.y0) > 4) {
+        drag.moved = true;
+        canvas.classList.add("dragging");
+      }
+      if (drag.moved) {
+        panBy(x - drag.x, y - drag.y);
+        drag.x = x;
+        drag.y = y;
+        return;
+      }
+    }
+    const c = cellAtScreen(x, y);
+    setHover(c);
+    if (c >= 0) showTooltip(c, x, y);
+    else hideTooltip();
+  });
+  function endPointer(e) {
+    const was = drag;
+    pointers.delete(e.pointerId);
+    if (pointers.size < 2) pinch = null;
+    if (pointers.size === 0) {
+      drag = null;
+      canvas.classList.remove("dragging");
+    }
+    return was;
+  }
+  canvas.addEventListener("pointerup", (e) => {
+    const was = endPointer(e);
+    if (was && !was.moved && e.type === "pointerup") {
+      const c = cellAtScreen(...local(e));
+      if (c >= 0 && byCell[c] >= 0) {
+        select(c);
+        openCell(c);
+      }
+    }
+  });
+  canvas.addEventListener("pointercancel", endPointer);
+  canvas.addEventListener("pointerleave", () => {
+    if (!drag) {
+      setHover(-1);
+      hideTooltip();
+    }
+  });
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? ch : 1;
+    const [x, y] = local(e);
+    zoomAt(Math.exp(-e.deltaY * unit * (e.ctrlKey ? 0.01 : 0.002)), x, y);
+  }, { passive: false });
+
+  // ---- search -------------------------------------------------------------------------------------
+  let searchTimer = 0;
+  function runSearch(q) {
+    q = q.trim().toLowerCase();
+    matches = [];
+    matchAt = -1;
+    if (q) {
+      if (!lowerKeys) lowerKeys = keys.map((s) => s.toLowerCase());
+      for (let i = 0; i < N; i++) if (lowerKeys[i].includes(q)) matches.push(i);
+      matches.sort((a, b) => cellOf[a] - cellOf[b]);
+    }
+    $("prev-match").disabled = $("next-match").disabled = matches.length < 2;
+    searchCount.classList.toggle("none", !!q && !matches.length);
+    if (!q) searchCount.value = "";
+    else if (!matches.length) searchCount.value = "No matches";
+    if (matches.length) goToMatch(0);
+    else requestDraw();
+  }
+  function goToMatch(k) {
+    if (!matches.length) return;
+    matchAt = ((k % matches.length) + matches.length) % matches.length;
+    searchCount.value = fmt.format(matchAt + 1) + " of " + fmt.format(matches.length);
+    const c = cellOf[matches[matchAt]];
+    select(c);
+    ensureVisible(c, 64);
+  }
+  searchInput.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => runSearch(searchInput.value), 120);
+  });
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearTimeout(searchTimer);
+    if (!matches.length) runSearch(searchInput.value);
+    else goToMatch(matchAt + 1);
+  });
+  searchInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.shiftKey) {
+      e.preventDefault();
+      goToMatch(matchAt - 1);
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      searchInput.value = "";
+      runSearch("");
+      canvas.focus();
+    }
+  });
+  $("next-match").addEventListener("click", () => goToMatch(matchAt + 1));
+  $("prev-match").addEventListener("click", () => goToMatch(matchAt - 1));
+
+  // ---- buttons and keyboard -----------------------------------------------------------------------
+  $("zoom-in").addEventListener("click", () => zoomCenter(1.5));
+  $("zoom-out").addEventListener("click", () => zoomCenter(1 / 1.5));
+  $("fit").addEventListener("click", fit);
+  const help = $("help");
+  $("help-button").addEventListener("click", () => help.showModal());
+  $("help-close").addEventListener("click", () => help.close());
+
+  window.addEventListener("keydown", (e) => {
+    if (e.target instanceof HTMLInputElement || help.open || e.ctrlKey || e.metaKey || e.altKey) return;
+    const step = e.shiftKey ? null : { ArrowLeft: [0, -1], ArrowRight: [0, 1], ArrowUp: [-1, 0], ArrowDown: [1, 0] }[e.key];
+    const pan = e.shiftKey ? { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }[e.key] : null;
+    let handled = true;
+    if (e.key === "+" || e.key === "=") zoomCenter(1.5);
+    else if (e.key === "-" || e.key === "_") zoomCenter(1 / 1.5);
+    else if (e.key === "0") fit();
+    else if (e.key === "/") searchInput.focus();
+    else if (e.key === "?") help.showModal();
+    else if (e.key === "n") goToMatch(matchAt + 1);
+    else if (e.key === "N") goToMatch(matchAt - 1);
+    else if (e.key === "Escape" && matches.length) {
+      searchInput.value = "";
+      runSearch("");
+    } else if (e.key === "Enter" && selectedCell >= 0 && e.target === canvas) openCell(selectedCell);
+    else if (pan) panBy(pan[0] * cw * 0.2, pan[1] * ch * 0.2);
+    else if (step) {
+      let c = selectedCell;
+      if (c < 0) c = cellAtScreen(cw / 2, ch / 2);
+      if (c < 0) c = 0;
+      else {
+        const r = clamp(Math.floor(c / cols) + step[0], 0, rows - 1);
+        const k = clamp((c % cols) + step[1], 0, cols - 1);
+        c = r * cols + k;
+      }
+      canvas.focus();
+      select(c);
+      ensureVisible(c, 0);
+    } else handled = false;
+    if (handled) e.preventDefault();
+  });
+
+  // ---- summary ------------------------------------------------------------------------------------
+  function summary() {
+    const sk = data.skipped, du = data.duplicates;
+    const parts = [fmt.format(N) + " placed", fmt.format(sk.count) + " skipped", fmt.format(du.count) + " duplicates"];
+    $("summary-text").textContent = parts.join(" \u00b7 ") + "  \u00b7  " + rows + "\u00d7" + cols + " grid";
+    const panel = $("summary-panel");
+    const section = (title, items, total, note) => {
+      const h = document.createElement("h2");
+      h.textContent = title + " (" + fmt.format(total) + ")";
+      panel.append(h);
+      const ul = document.createElement("ul");
+      for (const it of items) {
+        const li = document.createElement("li");
+        li.textContent = it.key + " ";
+        const span = document.createElement("span");
+        span.textContent = note(it);
+        li.append(span);
+        ul.append(li);
+      }
+      if (total > items.length) {
+        const li = document.createElement("li");
+        li.textContent = "\u2026 and " + fmt.format(total - items.length) + " more (see layout.json)";
+        ul.append(li);
+      }
+      panel.append(ul);
+    };
+    if (!sk.count && !du.count) {
+      panel.textContent = "Every input image is placed on the grid.";
+      return;
+    }
+    if (sk.count) section("Skipped", sk.items, sk.count, (it) => "\u2014 " + it.reason);
+    if (du.count) section("Duplicates", du.items, du.count, (it) => "= " + it.same_as);
+  }
+  summary();
+
+  // ---- start --------------------------------------------------------------------------------------
+  new ResizeObserver(resize).observe(stage);
+  resize();
+
+  // A small API for integrations and tests: cell geometry in client (page) coordinates, state.
+  window.gridtsneViewer = Object.freeze({
+    view: () => ({ scale: view.s, x: view.x, y: view.y, fitScale: fitScale() }),
+    ready: () => ready,
+    cellRect(row, col) {
+      const r = cellScreenRect(row * cols + col), b = canvas.getBoundingClientRect();
+      return { x: b.left + r.x, y: b.top + r.y, width: r.w, height: r.h };
+    },
+    cell: (row, col) => describe(row * cols + col),
+    selected: () => (selectedCell >= 0 ? describe(selectedCell) : null),
+    matches: () => matches.map((i) => describe(cellOf[i])),
+    search(q) {
+      searchInput.value = q;
+      runSearch(q);
+    },
+    zoom: zoomCenter,
+    fit,
+  });
+})();

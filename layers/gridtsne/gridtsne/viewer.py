@@ -1,0 +1,178 @@
+"""``viewer.html``: one self-contained page to explore a layout.
+
+Pan (drag, Shift+arrows), zoom (wheel, pinch, + / − buttons, fit), hover a tile to see its key,
+click it to open the original, search keys by substring. The page makes no requests but the
+mosaic (or the tiles of a deep-zoom pyramid, see :mod:`gridtsne.tiles`) and the originals the user
+opens; its Content-Security-Policy forbids everything else.
+
+The layout is embedded compactly (keys, cells, original URLs, a summary of skipped and duplicate
+inputs); ``layout.json`` stays the full record.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote, urlsplit
+
+from gridtsne.tiles import PyramidInfo
+
+#: How many skipped / duplicate inputs the page lists by name (the counts are always exact).
+LISTED = 500
+
+_SAFE_SCHEMES = {"", "http", "https", "file"}
+_TEMPLATES = Path(__file__).with_name("templates")
+_PLACEHOLDER = re.compile(r"@(TITLE|CSS|JS|DATA)@")
+
+
+@runtime_checkable
+class SupportsToDict(Protocol):
+    """A layout object that can give its JSON contract (such as :class:`gridtsne.layout.Layout`)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def viewer_html(
+    layout: Mapping[str, Any] | SupportsToDict,
+    mosaic_url: str,
+    *,
+    original_urls: Mapping[str, str] | None = None,
+    tiles: PyramidInfo | Mapping[str, Any] | None = None,
+    title: str = "gridtsne",
+) -> str:
+    """The viewer page for ``layout`` as one HTML document (inline CSS and JS, no external requests).
+
+    Parameters
+    ----------
+    layout
+        The ``layout.json`` contract (DESIGN §3) or an object with ``to_dict()`` giving it.
+    mosaic_url
+        URL of the mosaic picture (relative to the page, or absolute such as a presigned URL). It must
+        cover the whole grid; any resolution works. Ignored when ``tiles`` is given (may be empty).
+    original_urls
+        ``key -> URL`` of each original, opened when its tile is clicked. Keys missing here are not
+        linked; URLs with a scheme other than http(s)/file are dropped. Relative paths must be
+        URL-encoded (see :func:`local_url`).
+    tiles
+        A deep-zoom pyramid (:class:`gridtsne.tiles.PyramidInfo` or its ``to_dict()``) to show instead
+        of one mosaic picture; its URL template is resolved relative to the page.
+    title
+        Page title.
+    """
+    data = layout.to_dict() if isinstance(layout, SupportsToDict) else layout
+    payload = _payload(data, mosaic_url, original_urls or {}, tiles, title)
+    parts = {
+        "TITLE": html.escape(title),
+        "CSS": _asset("viewer.css"),
+        "JS": _asset("viewer.js"),
+        "DATA": embed_json(payload),
+    }
+    return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("viewer.html"))
+
+
+def embed_json(value: Any) -> str:
+    """JSON that is safe inside an HTML ``<script>`` element: no ``<``, ``>``, ``&`` or line separators."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        text = text.replace(char, escaped)
+    return text
+
+
+def local_url(key: str, prefix: str = "") -> str:
+    """A relative URL for a file at ``prefix + key`` (path segments percent-encoded, ``/`` kept)."""
+    return quote(prefix + key, safe="/")
+
+
+def safe_url(url: str) -> bool:
+    """Whether ``url`` may be linked: http(s), file or relative, with no control characters."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        return False
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return False
+    return scheme in _SAFE_SCHEMES
+
+
+def _payload(
+    layout: Mapping[str, Any],
+    mosaic_url: str,
+    original_urls: Mapping[str, str],
+    tiles: PyramidInfo | Mapping[str, Any] | None,
+    title: str,
+) -> dict[str, Any]:
+    grid = layout.get("grid")
+    if not isinstance(grid, Mapping):
+        raise ValueError("layout has no grid")
+    rows, cols, tile = (_positive(grid, name) for name in ("rows", "cols", "tile"))
+    keys: list[str] = []
+    cells: list[int] = []
+    seen: set[tuple[int, int]] = set()
+    for image in layout.get("images", []):
+        key, row, col = image["key"], image["row"], image["col"]
+        if not isinstance(key, str) or not isinstance(row, int) or not isinstance(col, int):
+            raise ValueError(f"image entry needs a str key and int row/col, got {image!r}")
+        if not (0 <= row < rows and 0 <= col < cols):
+            raise ValueError(f"image {key!r} at ({row}, {col}) lies outside the {rows}x{cols} grid")
+        if (row, col) in seen:
+            raise ValueError(f"two images share the cell ({row}, {col})")
+        seen.add((row, col))
+        keys.append(key)
+        cells += (row, col)
+    urls = [original_urls.get(key) for key in keys]
+    urls = [u if u is not None and safe_url(u) else None for u in urls]
+    tiles_info = tiles.to_dict() if isinstance(tiles, PyramidInfo) else (dict(tiles) if tiles else None)
+    if tiles_info is not None:
+        for name in ("width", "height", "tile_size", "levels"):
+            _positive(tiles_info, name)
+        if not isinstance(tiles_info.get("url"), str) or not safe_url(tiles_info["url"]):
+            raise ValueError("tiles need a safe URL template")
+    elif not safe_url(mosaic_url) or not mosaic_url:
+        raise ValueError(f"mosaic_url must be a non-empty http(s) or relative URL, got {mosaic_url!r}")
+    skipped = list(layout.get("skipped", []))
+    duplicates = list(layout.get("duplicates", []))
+    return {
+        "title": title,
+        "grid": {"rows": rows, "cols": cols, "tile": tile},
+        "keys": keys,
+        "cells": cells,
+        "urls": urls,
+        "mosaic": None if tiles_info else mosaic_url,
+        "tiles": tiles_info,
+        "skipped": {
+            "count": len(skipped),
+            "items": [{"key": str(s["key"]), "reason": str(s.get("reason", ""))} for s in skipped[:LISTED]],
+        },
+        "duplicates": {
+            "count": len(duplicates),
+            "items": [
+                {"key": str(d["key"]), "same_as": str(d.get("same_as", ""))} for d in duplicates[:LISTED]
+            ],
+        },
+    }
+
+
+def _positive(mapping: Mapping[str, Any], name: str) -> int:
+    value = mapping.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+@cache
+def _asset(name: str) -> str:
+    text = (_TEMPLATES / name).read_text(encoding="utf-8")
+    if name != "viewer.html" and re.search(r"</(script|style)", text, re.IGNORECASE):
+        raise RuntimeError(f"template {name} would end its element early")
+    return text

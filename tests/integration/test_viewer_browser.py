@@ -1,0 +1,347 @@
+"""The viewer page in a real headless Chromium: loading, hover, search, zoom, opening originals."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gridtsne.tiles import build_pyramid, write_to_dir
+from gridtsne.viewer import local_url, viewer_html
+from PIL import Image, ImageDraw
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROWS, COLS, TILE = 6, 8, 32
+HOSTILE = "</script><script>alert(1)</script>.png"
+NEEDLES = {(0, 5), (2, 1), (4, 6)}  # cells whose keys contain "needle"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (make browser)"
+    ),
+]
+
+
+def colour(row: int, col: int) -> tuple[int, int, int]:
+    i = row * COLS + col
+    return 40 + (i * 53) % 200, 40 + (i * 97) % 200, 40 + (i * 151) % 200
+
+
+def key_of(row: int, col: int) -> str:
+    if (row, col) == (3, 3):
+        return HOSTILE
+    if (row, col) in NEEDLES:
+        return f"needles/needle {row}-{col}.jpg"
+    return f"photos/r{row}/c{col}.jpg"
+
+
+PLACED = [(r, c) for r in range(ROWS) for c in range(COLS) if r * COLS + c < 44]  # 4 empty cells at the end
+
+
+def thumb(row: int, col: int) -> Image.Image | None:
+    if (row, col) not in PLACED:
+        return None
+    image = Image.new("RGB", (TILE, TILE), colour(row, col))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, TILE - 1, TILE - 1), outline=tuple(v // 2 for v in colour(row, col)), width=3)
+    return image
+
+
+@dataclass
+class Site:
+    root: Path
+    base: str
+    layout: dict[str, Any]
+    urls: dict[str, str]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    layout = {
+        "version": 1,
+        "grid": {"rows": ROWS, "cols": COLS, "tile": TILE},
+        "images": [
+            {"key": key_of(r, c), "row": r, "col": c, "x": float(c), "y": float(r)} for r, c in PLACED
+        ],
+        "skipped": [{"key": "broken.jpg", "reason": "not an image"}],
+        "duplicates": [{"key": "photos/copy.jpg", "same_as": "photos/r0/c0.jpg"}],
+    }
+    (tmp_path / "layout.json").write_text(json.dumps(layout))
+    mosaic = Image.new("RGB", (COLS * TILE, ROWS * TILE))
+    for r, c in PLACED:
+        mosaic.paste(thumb(r, c), (c * TILE, r * TILE))  # type: ignore[arg-type]
+    mosaic.save(tmp_path / "mosaic.jpg", quality=95)
+    urls = {}
+    for r, c in PLACED:
+        url = local_url(key_of(r, c), "originals/")
+        urls[key_of(r, c)] = url
+        if (r, c) in {(1, 2), (3, 3)}:
+            target = tmp_path / "originals" / key_of(r, c)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            buffer = io.BytesIO()
+            thumb(r, c).save(buffer, format="PNG")  # type: ignore[union-attr]
+            target.write_bytes(buffer.getvalue())
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp_path))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Site(tmp_path, f"http://127.0.0.1:{server.server_address[1]}/", layout, urls)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Watch:
+    """Everything a page did that a test must check: requests, console errors, dialogs."""
+
+    requests: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+
+    def check(self) -> None:
+        assert not self.errors, self.errors
+        assert not self.dialogs, self.dialogs
+        assert not self.blocked, self.blocked
+        outside = [u for u in self.requests if not u.startswith(("http://127.0.0.1:", "data:"))]
+        assert not outside, outside
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def open_viewer(browser: Any, url: str, watch: Watch) -> tuple[Any, Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+
+    def route(r: Any) -> None:
+        if r.request.url.startswith(("http://127.0.0.1:", "data:")):
+            r.continue_()
+        else:
+            watch.blocked.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    context.on("page", watch.attach)
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector("body[data-state=ready]", timeout=15_000)
+    page.wait_for_timeout(150)  # one more animation frame
+    return context, page
+
+
+def wait_until(page: Any, expression: str, timeout: float = 5.0) -> None:
+    """Poll a JS expression (the page's CSP forbids the eval that ``wait_for_function`` uses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(30)
+
+
+def shot(page: Any, path: Path) -> Image.Image:
+    data = page.screenshot(path=str(path))
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def centre(page: Any, row: int, col: int) -> tuple[float, float]:
+    rect = page.evaluate(f"gridtsneViewer.cellRect({row}, {col})")
+    return rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2
+
+
+def rgb_at(image: Image.Image, x: float, y: float) -> tuple[int, int, int]:
+    r, g, b = image.getpixel((round(x), round(y)))  # type: ignore[misc]
+    return int(r), int(g), int(b)
+
+
+def near(pixel: tuple[int, ...], expected: tuple[int, int, int], tol: int = 14) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(pixel, expected, strict=False))
+
+
+def visible_cells(page: Any) -> list[tuple[int, int]]:
+    """Placed cells whose centres lie on the canvas."""
+    box = page.evaluate(
+        "(() => { const b = canvas.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; })()"
+    )
+    inside = []
+    for r, c in PLACED:
+        x, y = centre(page, r, c)
+        if box[0] + 2 < x < box[2] - 2 and box[1] + 2 < y < box[3] - 2:
+            inside.append((r, c))
+    return inside
+
+
+def assert_cells_drawn(page: Any, image: Image.Image, cells: list[tuple[int, int]]) -> None:
+    for r, c in cells:
+        x, y = centre(page, r, c)
+        pixel = rgb_at(image, x, y)
+        assert near(pixel, colour(r, c)), f"cell {(r, c)} at {(x, y)} shows {pixel}, expected {colour(r, c)}"
+
+
+def test_viewer_in_chromium(site: Site, browser: Any) -> None:
+    html = viewer_html(site.layout, "mosaic.jpg", original_urls=site.urls, title="Test grid")
+    (site.root / "viewer.html").write_text(html, encoding="utf-8")
+    watch = Watch()
+    context, page = open_viewer(browser, site.base + "viewer.html", watch)
+
+    # the mosaic is drawn where the viewer says each cell is
+    image = shot(page, site.root / "viewer.png")
+    assert_cells_drawn(page, image, [(0, 0), (2, 5), (5, 3), (3, 3)])
+    assert "44 placed" in page.inner_text("#summary-text")
+    assert "1 skipped" in page.inner_text("#summary-text")
+    assert "1 duplicates" in page.inner_text("#summary-text")
+
+    # hovering a tile shows its key (the hostile one is text, never markup)
+    page.mouse.move(*centre(page, 3, 3))
+    page.wait_for_selector("#tooltip:not([hidden])")
+    assert page.inner_text("#tooltip-key") == HOSTILE
+    assert "row 3 · col 3" in page.inner_text("#tooltip-pos")
+    assert HOSTILE in page.inner_text("#status-cell")
+    page.mouse.move(*centre(page, 1, 6))
+    assert page.inner_text("#tooltip-key") == key_of(1, 6)
+
+    # search highlights the matches, jumps to the first in reading order and reports the count
+    page.focus("#search")
+    page.keyboard.type("NEEDLE")
+    wait_until(page, "document.querySelector('#search-count').value === '1 of 3'")
+    found = page.evaluate("gridtsneViewer.matches()")
+    assert [(m["row"], m["col"]) for m in found] == sorted(NEEDLES)
+    assert all("needle" in m["key"] for m in found)
+    selected = page.evaluate("gridtsneViewer.selected()")
+    assert (selected["row"], selected["col"]) == (0, 5)
+    page.mouse.move(5, 5)  # away from the grid, so no tooltip covers it
+    page.wait_for_timeout(100)
+    image = shot(page, site.root / "viewer-search.png")
+    assert_cells_drawn(page, image, sorted(NEEDLES))
+    for r, c in [(1, 1), (4, 4)]:  # others are dimmed
+        x, y = centre(page, r, c)
+        assert max(rgb_at(image, x, y)) < max(colour(r, c)) * 0.5
+    page.keyboard.press("Enter")  # next match
+    wait_until(page, "document.querySelector('#search-count').value === '2 of 3'")
+    assert page.evaluate("gridtsneViewer.selected().row") == 2
+    page.fill("#search", "no such key")
+    wait_until(page, "document.querySelector('#search-count').value === 'No matches'")
+    page.keyboard.press("Escape")
+    wait_until(page, "gridtsneViewer.matches().length === 0")
+
+    # zoom: the button scales by 1.5 about the centre, the wheel zooms about the cursor
+    before = page.evaluate("gridtsneViewer.view().scale")
+    width_before = page.evaluate("gridtsneViewer.cellRect(0, 0).width")
+    page.click("#zoom-in")
+    after = page.evaluate("gridtsneViewer.view().scale")
+    assert after == pytest.approx(before * 1.5)
+    assert page.evaluate("gridtsneViewer.cellRect(0, 0).width") == pytest.approx(width_before * 1.5)
+    assert page.inner_text("#zoom-level") == f"{round(after * 100)}%"
+    x, y = centre(page, 2, 3)
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -300)
+    wait_until(page, f"gridtsneViewer.view().scale > {after * 1.2}")
+    x2, y2 = centre(page, 2, 3)
+    assert (x2, y2) == pytest.approx((x, y), abs=1.0)
+    page.mouse.move(5, 5)
+    page.wait_for_timeout(100)
+    shown = visible_cells(page)
+    assert (2, 3) in shown
+    assert len(shown) >= 4
+    assert_cells_drawn(page, shot(page, site.root / "viewer-zoomed.png"), shown)
+    # drag pans
+    start = page.evaluate("gridtsneViewer.view()")
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 40, y - 30, steps=4)
+    page.mouse.up()
+    moved = page.evaluate("gridtsneViewer.view()")
+    assert (moved["x"] - start["x"], moved["y"] - start["y"]) == pytest.approx((-40, -30), abs=1.0)
+    page.keyboard.press("0")
+    assert page.evaluate("gridtsneViewer.view().scale") == pytest.approx(before)
+
+    # clicking a tile opens its original
+    with context.expect_page() as popup:
+        page.mouse.click(*centre(page, 1, 2))
+    original = popup.value
+    original.wait_for_load_state()
+    assert original.url == site.base + site.urls[key_of(1, 2)]
+    with context.expect_page() as popup:
+        page.mouse.click(*centre(page, 3, 3))
+    popup.value.wait_for_load_state()
+    assert popup.value.url == site.base + "originals/%3C/script%3E%3Cscript%3Ealert%281%29%3C/script%3E.png"
+    # an empty cell opens nothing
+    page.mouse.click(*centre(page, 5, 7))
+    page.wait_for_timeout(200)
+    assert len(context.pages) == 3
+
+    # keyboard: arrows move the selection, Enter opens it
+    page.focus("#canvas")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("[gridtsneViewer.selected().row, gridtsneViewer.selected().col]") == [3, 4]
+    page.keyboard.press("ArrowLeft")
+    with context.expect_page() as popup:
+        page.keyboard.press("Enter")
+    popup.value.wait_for_load_state()
+    assert popup.value.url.endswith("alert%281%29%3C/script%3E.png")
+
+    watch.check()
+    context.close()
+
+
+def test_viewer_loads_a_tile_pyramid(site: Site, browser: Any) -> None:
+    info = build_pyramid(thumb, ROWS, COLS, TILE, write_to_dir(site.root / "tiles"), tile_size=64)
+    assert info.levels == 3
+    html = viewer_html(site.layout, "", original_urls=site.urls, tiles=info)
+    (site.root / "viewer.html").write_text(html, encoding="utf-8")
+    watch = Watch()
+    _, page = open_viewer(browser, site.base + "viewer.html", watch)
+    assert not any(u.endswith("mosaic.jpg") for u in watch.requests)
+    page.wait_for_timeout(300)
+    assert_cells_drawn(page, shot(page, site.root / "pyramid.png"), [(0, 0), (2, 5), (5, 3), (3, 3)])
+    page.click("#zoom-in")
+    page.click("#zoom-in")
+    page.wait_for_timeout(400)
+    assert any("/tiles/2/" in u for u in watch.requests)  # the full-resolution level
+    shown = visible_cells(page)
+    assert len(shown) >= 4
+    assert_cells_drawn(page, shot(page, site.root / "pyramid-zoomed.png"), shown)
+    watch.check()
