@@ -63,6 +63,7 @@ class JobParams(BaseModel):
     tile: int = Field(64, ge=8, le=512, description="Tile size in pixels in the mosaic.")
     perplexity: float = Field(30.0, gt=1.0, le=500.0, description="t-SNE perplexity.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed for PCA and t-SNE.")
+    background: str = Field("#000000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of empty cells.")
 
 
 class Progress(BaseModel):

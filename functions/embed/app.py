@@ -1,0 +1,98 @@
+"""Embed uploaded images into the collection's vector shards.
+
+Two callers:
+
+- the upload queue: an SQS batch whose bodies are EventBridge "Object Created" events for
+  ``uploads/<collection>/...`` (keys URL-encoded). One shard per collection per batch; failures are
+  reported per message (partial batch response), so only the failed messages come back;
+- the state machine's Map: ``{"job_id", "collection", "inputs", "batch", "batches"}`` — embed batch
+  number ``batch`` of the job's ``inputs.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from gridtsne import visualize
+from gridtsne.store import ObjectInfo
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+def _parse(record: SQSRecord) -> ObjectInfo:
+    _bucket, obj = visualize.object_created(json.loads(record.body))
+    return obj
+
+
+@tracer.capture_method
+def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Parse every message, embed the parsed objects per collection, report failed messages."""
+    settings = visualize.Settings.from_env()
+    store = settings.store()
+    parsed: dict[str, ObjectInfo] = {}
+    for raw in event["Records"]:
+        record = SQSRecord(raw)
+        try:
+            parsed[record.message_id] = _parse(record)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("unusable message", message_id=record.message_id, error=str(exc))
+    failed_collections: dict[str, str] = {}
+    by_collection: dict[str, list[ObjectInfo]] = {}
+    for obj in parsed.values():
+        by_collection.setdefault(visualize.collection_of(obj.key) or "", []).append(obj)
+    for collection, objects in sorted(by_collection.items()):
+        try:
+            summary = visualize.embed_uploads(store, objects)
+        except Exception as exc:  # reported per message below; the queue redelivers them
+            logger.exception("embedding failed", collection=collection)
+            failed_collections[collection] = f"{type(exc).__name__}: {exc}"
+            continue
+        for name, result in summary.items():
+            logger.info("embedded", collection=name, **result)
+            metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result["embedded"])
+            metrics.add_metric("ImagesReused", MetricUnit.Count, result["reused"])
+            metrics.add_metric("ImagesSkipped", MetricUnit.Count, result["skipped"])
+
+    def record_handler(record: SQSRecord) -> str:
+        obj = parsed.get(record.message_id)
+        if obj is None:
+            raise ValueError("not an S3 Object Created event for this bucket")
+        collection = visualize.collection_of(obj.key) or ""
+        if collection in failed_collections:
+            raise RuntimeError(failed_collections[collection])
+        return obj.key
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=BatchProcessor(EventType.SQS), context=context
+    )
+    return dict(response)
+
+
+@tracer.capture_method
+def embed_map_item(event: dict[str, Any]) -> dict[str, Any]:
+    """One Map item: embed a batch of the job's missing inputs."""
+    settings = visualize.Settings.from_env()
+    job = str(event["job_id"])
+    batch, batches = int(event["batch"]), max(1, int(event.get("batches", 1)))
+    settings.progress(job)("embed", 10 + (40 * batch) // batches)
+    result = visualize.embed_batch(settings.store(), str(event["inputs"]), batch)
+    metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result.embedded)
+    return result.to_dict()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Dispatch on the caller: the upload queue or the state machine's Map."""
+    if "Records" in event:
+        return embed_queue_batch(event, context)
+    return embed_map_item(event)

@@ -1,0 +1,38 @@
+"""Record a failed job: job record FAILED with the cause, EventBridge "Visualization Failed".
+
+Input: the state with the caught error under ``error`` (``{"Error", "Cause"}``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from gridtsne import visualize
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Mark the job FAILED; output ``{"id", "status", "error", "cause"}``."""
+    settings = visualize.Settings.from_env()
+    job = str(event["job_id"])
+    logger.append_keys(job_id=job)
+    error = event.get("error") or {}
+    result = visualize.record_failure(
+        settings.jobs(),
+        job,
+        str(error.get("Error") or "States.Unknown"),
+        str(error.get("Cause") or "unknown cause"),
+        bus=settings.bus,
+    )
+    metrics.add_metric("VisualizationsFailed", MetricUnit.Count, 1)
+    logger.error("visualization failed", error=result["error"], cause=result["cause"])
+    return result

@@ -1,0 +1,41 @@
+"""Prepare a visualization: snapshot the collection's inputs and batch the images still missing vectors.
+
+Input ``{"job_id", "collection", "params"}``; output ``{"inputs", "count", "missing", "threshold", "batches",
+"batch_count", "processing_job_name"}`` (``inputs`` is the S3 key of the snapshot).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from gridtsne import visualize
+from gridtsne.jobs import JobParams
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """List uploads and vectors; write ``visualizations/<id>/inputs.json``."""
+    settings = visualize.Settings.from_env()
+    job = str(event["job_id"])
+    logger.append_keys(job_id=job)
+    settings.progress(job)("prepare", 5)
+    result = visualize.prepare(
+        settings.store(),
+        job,
+        str(event["collection"]),
+        JobParams.model_validate(event.get("params") or {}),
+        batch=settings.embed_batch,
+        threshold=settings.big_set_threshold,
+    )
+    logger.info("prepared", count=result["count"], missing=result["missing"])
+    metrics.add_metric("ImagesInCollection", MetricUnit.Count, result["count"])
+    return result

@@ -1,0 +1,30 @@
+"""Publish a finished job: job record SUCCEEDED, EventBridge "Visualization Succeeded" with presigned URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from gridtsne import visualize
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Input: the state (``job_id``); output ``{"id", "status", "count", "outputs"}``."""
+    settings = visualize.Settings.from_env()
+    job = str(event["job_id"])
+    logger.append_keys(job_id=job)
+    result = visualize.publish(
+        settings.store(), settings.jobs(), job, expires=settings.url_expires, bus=settings.bus
+    )
+    metrics.add_metric("VisualizationsSucceeded", MetricUnit.Count, 1)
+    logger.info("published", count=result["count"])
+    return result

@@ -1,0 +1,26 @@
+"""Reduce a job's vectors to 2-D (PCA + t-SNE); writes ``points.npy``, returns its key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from gridtsne import visualize
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Input: the state (``job_id``); output ``{"points", "count"}``."""
+    settings = visualize.Settings.from_env()
+    job = str(event["job_id"])
+    logger.append_keys(job_id=job)
+    result = visualize.reduce_job(settings.store(), job, progress=settings.progress(job))
+    logger.info("reduced", count=result["count"])
+    return result
