@@ -69,6 +69,9 @@ TRIM_DIR_NAMES = frozenset({"tests", "__pycache__"})
 #: Paths (relative to ``python/``) removed from the deps layer: console scripts (never on Lambda's PATH),
 #: and onnxruntime's model-conversion tool kits, which inference never imports.
 TRIM_PATHS = ("bin", "onnxruntime/transformers", "onnxruntime/tools", "onnxruntime/quantization")
+#: Files removed by pattern: ONNX Runtime's shared library for C/C++ callers (the Python extension links the
+#: runtime statically and never loads it; 33 MiB).
+TRIM_GLOBS = ("onnxruntime/capi/libonnxruntime.so.*",)
 #: File suffixes removed: type stubs and byte code.
 TRIM_SUFFIXES = (".pyi", ".pyc")
 #: Layer group of each top-level requirement (and of what only it pulls in); the rest go to ``base``.
@@ -234,6 +237,9 @@ def trim(site: Path) -> int:
         target = site / relative
         if target.is_dir():
             shutil.rmtree(target)
+    for pattern in TRIM_GLOBS:
+        for path in site.glob(pattern):
+            path.unlink()
     for path in sorted(site.rglob("*"), key=lambda p: len(p.parts)):
         if not path.exists():
             continue
