@@ -460,6 +460,20 @@ def build_all(names: Iterable[str] = LAYER_SPECS, *, force: bool = False) -> dic
     return {name: build(LAYER_SPECS[name], force=force) for name in names}
 
 
+def lambda_runtime() -> Path:
+    """What the Lambda Python runtime itself provides (boto3), for import checks; never deployed."""
+    folder = LAYERS / "deps" / "build" / "lambda-runtime"
+    if not (folder / "boto3").is_dir():
+        version = "{}.{}".format(*TARGET_PYTHON)
+        platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+        _run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+             "--target", str(folder), "--implementation", "cp", "--python-version", version, *platforms,
+             "--only-binary=:all:", "boto3"]
+        )  # fmt: skip
+    return folder
+
+
 # ------------------------------------------------------------------------------------------ template
 
 
@@ -493,21 +507,31 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
     return data
 
 
-def function_sizes(template: dict[str, Any], root: Path = ROOT) -> dict[str, dict[str, int]]:
-    """For each function: bytes of its code and of each of its layers (layers as built, by logical id)."""
+def function_layers(template: dict[str, Any], root: Path = ROOT) -> dict[str, list[Path]]:
+    """For each function: its code folder followed by its layer folders (``ContentUri``), in order."""
     resources: dict[str, Any] = template["Resources"]
     global_layers = template.get("Globals", {}).get("Function", {}).get("Layers", [])
-    sizes: dict[str, dict[str, int]] = {}
+    found: dict[str, list[Path]] = {}
     for logical_id, resource in resources.items():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         props = resource.get("Properties", {})
-        parts = {"code": tree_size(root / props["CodeUri"])}
+        folders = [root / props["CodeUri"]]
         for ref in [*global_layers, *props.get("Layers", [])]:
             layer_id = ref["Ref"] if isinstance(ref, dict) else ref
-            content = resources[layer_id]["Properties"]["ContentUri"]
-            parts[layer_id] = tree_size(root / content)
-        sizes[logical_id] = parts
+            folders.append(root / resources[layer_id]["Properties"]["ContentUri"])
+        found[logical_id] = folders
+    return found
+
+
+def function_sizes(template: dict[str, Any], root: Path = ROOT) -> dict[str, dict[str, int]]:
+    """For each function: bytes of its code and of each of its layers (keyed by folder, code first)."""
+    sizes: dict[str, dict[str, int]] = {}
+    for function, folders in function_layers(template, root).items():
+        code, *layers = folders
+        parts = {"code": tree_size(code)}
+        parts.update({str(folder.relative_to(root)): tree_size(folder) for folder in layers})
+        sizes[function] = parts
     return sizes
 
 

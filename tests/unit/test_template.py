@@ -1,0 +1,219 @@
+"""Static checks of template.yaml: wiring to the code, the state machine, and the security posture."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _build_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("layer_build", ROOT / "layers" / "build.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+build = _build_module()
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return build.load_template(ROOT / "template.yaml")
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in _of_type(template, "AWS::Serverless::Function").items()}
+
+
+def _statements(policies: list[Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            found.extend(policy["Statement"])
+    return found
+
+
+def test_every_function_handler_exists(template: dict[str, Any]) -> None:
+    default = template["Globals"]["Function"].get("Handler")
+    functions = _functions(template)
+    assert {p["CodeUri"].strip("/").split("/")[-1] for p in functions.values()} >= {
+        "embed", "prepare", "reduce", "render", "publish", "fail", "api", "trigger",
+    }  # fmt: skip
+    for name, props in functions.items():
+        module, _, attr = props.get("Handler", default).rpartition(".")
+        source = ROOT / props["CodeUri"] / f"{module.replace('.', '/')}.py"
+        assert source.is_file(), f"{name}: {source} missing"
+        tree = ast.parse(source.read_text())
+        defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+        defined |= {
+            t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+        }
+        assert attr in defined, f"{name}: {source} defines no {attr!r}"
+
+
+def test_runtime_matches_the_layer_build(template: dict[str, Any]) -> None:
+    glob = template["Globals"]["Function"]
+    assert glob["Runtime"] == "python{}.{}".format(*build.TARGET_PYTHON)
+    assert glob["Architectures"] == ["x86_64"]
+    assert glob["Tracing"] == "Active"
+    for name, layer in _of_type(template, "AWS::Serverless::LayerVersion").items():
+        assert layer["Properties"]["CompatibleRuntimes"] == [glob["Runtime"]], name
+
+
+def test_layers_point_at_the_build_output(template: dict[str, Any]) -> None:
+    built = {str(spec.content.relative_to(ROOT)) for spec in build.LAYER_SPECS.values()}
+    for name, layer in _of_type(template, "AWS::Serverless::LayerVersion").items():
+        content = layer["Properties"]["ContentUri"]
+        assert any(content == b or content.startswith(b + "/") for b in built), f"{name}: {content}"
+    deps = {
+        layer["Properties"]["ContentUri"].rsplit("/", 1)[-1]
+        for layer in _of_type(template, "AWS::Serverless::LayerVersion").values()
+        if layer["Properties"]["ContentUri"].startswith("layers/deps/")
+    }
+    assert deps == {build.BASE_GROUP, *build.ROOT_GROUPS.values()}
+
+
+def test_every_asl_placeholder_is_substituted(template: dict[str, Any]) -> None:
+    machine = next(iter(_of_type(template, "AWS::Serverless::StateMachine").values()))["Properties"]
+    asl_text = (ROOT / machine["DefinitionUri"]).read_text()
+    json.loads(asl_text)
+    placeholders = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", asl_text))
+    substitutions = set(machine["DefinitionSubstitutions"])
+    assert placeholders, "the ASL names its resources through DefinitionSubstitutions"
+    assert placeholders - substitutions == set(), "placeholders without a substitution"
+    assert substitutions - placeholders == set(), "substitutions the ASL never uses"
+    assert machine["Type"] == "STANDARD"  # .sync integrations and long runs
+
+
+def test_state_machine_may_invoke_every_stage_and_run_the_processing_job(template: dict[str, Any]) -> None:
+    machine = next(iter(_of_type(template, "AWS::Serverless::StateMachine").values()))["Properties"]
+    invoked = {
+        p["LambdaInvokePolicy"]["FunctionName"]["Ref"]
+        for p in machine["Policies"]
+        if "LambdaInvokePolicy" in p
+    }
+    arns = {v["Fn::GetAtt"][0] for v in machine["DefinitionSubstitutions"].values() if "Fn::GetAtt" in v}
+    assert {a for a in arns if a.endswith("Function")} <= invoked
+    actions = {a for s in _statements(machine["Policies"]) for a in np_list(s["Action"])}
+    assert {"sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "iam:PassRole"} <= actions
+    pass_role = next(s for s in _statements(machine["Policies"]) if "iam:PassRole" in np_list(s["Action"]))
+    assert pass_role["Resource"] == {"Fn::GetAtt": ["ProcessingRole", "Arn"]}
+
+
+def np_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_bucket_is_private_encrypted_and_tls_only(template: dict[str, Any]) -> None:
+    bucket = template["Resources"]["Bucket"]["Properties"]
+    block = bucket["PublicAccessBlockConfiguration"]
+    assert all(block[k] is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                          "RestrictPublicBuckets"))  # fmt: skip
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
+    policy = next(iter(_of_type(template, "AWS::S3::BucketPolicy").values()))["Properties"]
+    assert policy["Bucket"] == {"Ref": "Bucket"}
+    deny = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert any(
+        s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        and s["Action"] == "s3:*"
+        and s["Principal"] == "*"
+        and len(s["Resource"]) == 2  # the bucket and its objects
+        for s in deny
+    )
+
+
+def test_function_s3_access_is_scoped_to_prefixes(template: dict[str, Any]) -> None:
+    for name, props in _functions(template).items():
+        for statement in _statements(props.get("Policies", [])):
+            actions = np_list(statement["Action"])
+            assert "s3:*" not in actions and "*" not in actions, name
+            if any(a.startswith("s3:") and a != "s3:ListBucket" for a in actions):
+                for resource in np_list(statement["Resource"]):
+                    sub = resource["Fn::Sub"]
+                    assert re.fullmatch(r"\$\{Bucket\.Arn\}/(uploads|vectors|visualizations)/\*", sub), (
+                        name,
+                        sub,
+                    )
+            if "s3:ListBucket" in actions:
+                assert statement["Condition"]["StringLike"]["s3:prefix"], name
+    embed = _functions(template)["EmbedFunction"]
+    writes = [s for s in _statements(embed["Policies"]) if "s3:PutObject" in np_list(s["Action"])]
+    assert [r["Fn::Sub"] for s in writes for r in np_list(s["Resource"])] == ["${Bucket.Arn}/vectors/*"]
+
+
+def test_api_is_iam_authorised_with_the_three_routes(template: dict[str, Any]) -> None:
+    api = template["Resources"]["Api"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    routes = set()
+    for props in _functions(template).values():
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "Api":
+                assert event["Properties"]["RestApiId"] == {"Ref": "Api"}
+                assert "Auth" not in event["Properties"], "no route may override IAM auth"
+                routes.add((event["Properties"]["Method"], event["Properties"]["Path"]))
+    assert routes == {
+        ("POST", "/v2/visualizations"),
+        ("GET", "/v2/visualizations/{id}"),
+        ("GET", "/v2/visualizations"),
+    }
+
+
+def test_uploads_flow_through_a_queue_with_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    rule = resources["UploadsRule"]["Properties"]
+    assert rule["EventPattern"]["detail"]["object"]["key"] == [{"prefix": "uploads/"}]
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["EmbedQueue", "Arn"]}
+    queue = resources["EmbedQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["EmbedDeadLetterQueue", "Arn"]}
+    embed = _functions(template)["EmbedFunction"]
+    source = embed["Events"]["Uploads"]
+    assert source["Type"] == "SQS"
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert queue["VisibilityTimeout"] >= 6 * embed["Timeout"]
+    alarmed = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
+        if "Dimensions" in a["Properties"]
+    }
+    assert "EmbedDeadLetterQueue" in alarmed
+
+
+def test_job_table_is_on_demand_with_recovery_and_ttl(template: dict[str, Any]) -> None:
+    table = template["Resources"]["JobTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"]["Enabled"] is True
+    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["by-collection"]
+
+
+def test_settings_environment_names_match_the_library(template: dict[str, Any]) -> None:
+    from gridtsne.visualize import Settings
+
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    documented = Settings.from_env.__doc__ or ""
+    for name in (
+        "GRIDTSNE_BUCKET",
+        "JOB_TABLE",
+        "EVENT_BUS",
+        "URL_EXPIRES",
+        "BIG_SET_THRESHOLD",
+        "EMBED_BATCH",
+    ):
+        assert name in variables and name in documented, name
