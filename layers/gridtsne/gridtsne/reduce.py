@@ -1,0 +1,85 @@
+"""Map embedding vectors to 2-D: PCA to a few dozen dimensions, then t-SNE (openTSNE).
+
+Works for every N: one vector lands at the origin, two or three skip t-SNE (PCA alone), and the
+perplexity is capped for small sets so that t-SNE stays well defined.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from gridtsne.embed import cpu_count
+
+#: Below this many points t-SNE is skipped: PCA alone places them.
+MIN_TSNE_POINTS = 4
+
+
+@dataclass(frozen=True)
+class ReduceParams:
+    """Settings of the 2-D reduction."""
+
+    pca_dims: int = 50
+    perplexity: float = 30.0
+    early_exaggeration_iter: int = 250
+    n_iter: int = 500
+    seed: int = 0
+    n_jobs: int | None = None
+    negative_gradient_method: str = "auto"
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plain data, for ``layout.json``."""
+        return asdict(self)
+
+
+def effective_perplexity(n: int, perplexity: float) -> float:
+    """``perplexity`` capped so that 3 × perplexity < n, as t-SNE's neighbourhoods need."""
+    return float(max(1.0, min(perplexity, (n - 1) / 3)))
+
+
+def pca(vectors: np.ndarray, dims: int, seed: int = 0) -> np.ndarray:
+    """Project ``vectors`` on their first ``dims`` principal components (fewer when N or D is smaller)."""
+    n, d = vectors.shape
+    k = min(dims, n, d)
+    if k >= d:
+        return np.asarray(vectors - vectors.mean(axis=0), dtype=np.float32)
+    from sklearn.decomposition import PCA  # here, not at the top: Lambdas that never reduce skip SciPy
+
+    model = PCA(n_components=k, svd_solver="auto", random_state=seed)
+    return np.asarray(model.fit_transform(vectors), dtype=np.float32)
+
+
+def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarray:
+    """Return an (N, 2) float64 array of 2-D positions for the (N, D) ``vectors``."""
+    params = params or ReduceParams()
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be a 2-D array (N, D), got shape {vectors.shape}")
+    if not np.isfinite(vectors).all():
+        raise ValueError("vectors contain NaN or infinite values")
+    n = len(vectors)
+    if n == 0:
+        return np.zeros((0, 2))
+    if n == 1:
+        return np.zeros((1, 2))
+    reduced = pca(vectors, params.pca_dims, params.seed)
+    if n < MIN_TSNE_POINTS:
+        out = np.zeros((n, 2))
+        out[:, : min(2, reduced.shape[1])] = reduced[:, :2]
+        return out
+    from openTSNE import TSNE  # here, not at the top: Lambdas that never reduce skip openTSNE
+
+    tsne = TSNE(
+        n_components=2,
+        perplexity=effective_perplexity(n, params.perplexity),
+        early_exaggeration_iter=params.early_exaggeration_iter,
+        n_iter=params.n_iter,
+        initialization="pca",
+        negative_gradient_method=params.negative_gradient_method,
+        n_jobs=params.n_jobs or cpu_count(),
+        random_state=params.seed,
+        verbose=False,
+    )
+    return np.asarray(tsne.fit(reduced), dtype=np.float64)

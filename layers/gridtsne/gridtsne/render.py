@@ -1,0 +1,83 @@
+"""Pictures of a layout: the mosaic (tiles on the grid) and the t-SNE scatter (before snapping)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+#: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
+MAX_JPEG_SIDE = 65_500
+
+
+def parse_colour(text: str) -> tuple[int, int, int]:
+    """``#rrggbb`` (or ``rrggbb``) as an RGB triple."""
+    value = text.strip().lstrip("#")
+    if len(value) != 6:
+        raise ValueError(f"colour must look like #rrggbb, got {text!r}")
+    try:
+        return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+    except ValueError:
+        raise ValueError(f"colour must look like #rrggbb, got {text!r}") from None
+
+
+def mosaic(
+    thumbnails: np.ndarray,
+    cells: np.ndarray,
+    rows: int,
+    cols: int,
+    *,
+    background: tuple[int, int, int] = (0, 0, 0),
+) -> Image.Image:
+    """Paste (N, t, t, 3) uint8 ``thumbnails`` at their (row, col) ``cells`` on a rows × cols grid."""
+    n, tile = len(thumbnails), thumbnails.shape[1] if len(thumbnails) else 1
+    if len(cells) != n:
+        raise ValueError("one cell per thumbnail is needed")
+    if max(rows, cols) * tile > MAX_JPEG_SIDE:
+        raise ValueError(f"a {rows}x{cols} mosaic of {tile} px tiles is too large for one image")
+    canvas = np.empty((rows * tile, cols * tile, 3), dtype=np.uint8)
+    canvas[...] = np.asarray(background, dtype=np.uint8)
+    blocks = canvas.reshape(rows, tile, cols, tile, 3).swapaxes(1, 2)
+    if n:
+        blocks[cells[:, 0], cells[:, 1]] = thumbnails
+    return Image.fromarray(canvas)
+
+
+def scatter(
+    points: np.ndarray,
+    thumbnails: np.ndarray | None = None,
+    *,
+    size: int = 1600,
+    thumb: int = 20,
+    background: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
+    """The raw 2-D map: a small thumbnail (or a dot) at every point, on a ``size`` px square."""
+    canvas = Image.new("RGB", (size, size), background)
+    n = len(points)
+    if n == 0:
+        return canvas
+    margin = thumb
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
+    xy = (points - lo) / span * (size - 2 * margin) + margin
+    if thumbnails is None:
+        draw = ImageDraw.Draw(canvas)
+        for x, y in xy:
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
+        return canvas
+    side = max(4, min(thumb, int(size / max(1.0, np.sqrt(n)) * 1.5)))
+    for (x, y), pixels in zip(xy, thumbnails, strict=True):
+        small = Image.fromarray(pixels).resize((side, side), Image.Resampling.BILINEAR)
+        canvas.paste(small, (int(x - side / 2), int(y - side / 2)))
+    return canvas
+
+
+def encode(image: Image.Image, fmt: str, *, quality: int = 88) -> bytes:
+    """Encode ``image`` as JPEG or PNG bytes."""
+    buffer = io.BytesIO()
+    if fmt.upper() == "JPEG":
+        image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+    else:
+        image.save(buffer, fmt.upper(), optimize=True)
+    return buffer.getvalue()
