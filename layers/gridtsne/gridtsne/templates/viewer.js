@@ -36,9 +36,15 @@
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
 
   function clampPan() {
-    const m = 48; // keep at least this much of the grid on screen
-    view.x = clamp(view.x, m - W * view.s, cw - m);
-    view.y = clamp(view.y, m - H * view.s, ch - m);
+    // a grid larger than the window cannot leave more than `pad` of empty margin at an edge;
+    // a smaller one stays inside the window
+    const pad = 64;
+    const limit = (v, size, screen) => {
+      const a = screen - size - pad;
+      return clamp(v, Math.min(a, pad), Math.max(a, pad));
+    };
+    view.x = limit(view.x, W * view.s, cw);
+    view.y = limit(view.y, H * view.s, ch);
   }
   function fit() {
     view.s = fitScale();
@@ -297,7 +303,10 @@
         }
       }
     }
-    if (hoverCell >= 0 && hoverCell !== selectedCell) outline(hoverCell, "rgba(255, 255, 255, 0.85)", 1);
+    if (hoverCell >= 0 && hoverCell !== selectedCell && byCell[hoverCell] >= 0) {
+      outline(hoverCell, "rgba(0, 0, 0, 0.8)", 3);
+      outline(hoverCell, "rgba(255, 255, 255, 0.9)", 1);
+    }
     if (selectedCell >= 0) {
       outline(selectedCell, "#000", 4);
       outline(selectedCell, "#fff", 2);
@@ -476,6 +485,7 @@
     matchAt = ((k % matches.length) + matches.length) % matches.length;
     searchCount.value = fmt.format(matchAt + 1) + " of " + fmt.format(matches.length);
     const c = cellOf[matches[matchAt]];
+    hoverCell = -1;
     select(c);
     ensureVisible(c, 64);
   }
