@@ -50,7 +50,7 @@ def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
         by_collection.setdefault(visualize.collection_of(obj.key) or "", []).append(obj)
     for collection, objects in sorted(by_collection.items()):
         try:
-            summary = visualize.embed_uploads(store, objects)
+            summary = visualize.embed_uploads(store, objects, limits=settings.limits())
         except Exception as exc:  # reported per message below; the queue redelivers them
             logger.exception("embedding failed", collection=collection)
             failed_collections[collection] = f"{type(exc).__name__}: {exc}"
@@ -83,7 +83,7 @@ def embed_map_item(event: dict[str, Any]) -> dict[str, Any]:
     job = str(event["job_id"])
     batch, batches = int(event["batch"]), max(1, int(event.get("batches", 1)))
     settings.progress(job)("embed", 10 + (40 * batch) // batches)
-    result = visualize.embed_batch(settings.store(), str(event["inputs"]), batch)
+    result = visualize.embed_batch(settings.store(), str(event["inputs"]), batch, limits=settings.limits())
     metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result.embedded)
     return result.to_dict()
 

@@ -165,7 +165,10 @@ class ApiResponse:
 
 
 class LocalStack:
-    """The application's resources on moto, with the real handlers and the real state machine."""
+    """The application's resources on moto, with the real handlers and the real state machine.
+
+    ``execute=False`` records executions without running them (for testing one handler at a time).
+    """
 
     bucket = "gridtsne-local"
     table = "gridtsne-jobs"
@@ -181,8 +184,10 @@ class LocalStack:
         url_expires: int = 3600,
         embed_batch: int = 64,
         endpoint: str | None = None,
+        execute: bool = True,
     ) -> None:
         self.root = root or repository_root()
+        self.execute = execute
         self.big_set_threshold = big_set_threshold
         self.url_expires = url_expires
         self.embed_batch = embed_batch
@@ -230,7 +235,7 @@ class LocalStack:
             self._env.setdefault(key, os.environ.get(key))
             os.environ[key] = value
         botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-send.lambda.Invoke", self.shim))
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": self.execute}})
         self._mock.start()
         for name in FUNCTIONS:
             module = load_module(self.root / "functions" / name / "app.py", f"gridtsne_function_{name}")

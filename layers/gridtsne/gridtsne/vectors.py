@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from gridtsne.embed import Embedder, content_hash, embed_sources
+from gridtsne.images import Limits
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
@@ -95,6 +97,7 @@ def embed_objects(
     embedder: Embedder,
     *,
     thumb: int = THUMB_SIDE,
+    limits: Limits | None = None,
     workers: int = 8,
 ) -> ShardResult:
     """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused."""
@@ -134,7 +137,11 @@ def embed_objects(
     if fresh:
         data = {obj.key: blob for obj, blob in fresh}
         done = embed_sources(
-            [(obj.key, _reader(data[obj.key])) for obj, _ in fresh], embedder, tile=thumb, workers=workers
+            [(obj.key, _reader(data[obj.key])) for obj, _ in fresh],
+            embedder,
+            tile=thumb,
+            limits=limits,
+            workers=workers,
         )
         etags = {obj.key: obj.etag for obj, _ in fresh}
         for row, (key, digest) in enumerate(zip(done.keys, done.hashes, strict=True)):

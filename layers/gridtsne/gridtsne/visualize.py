@@ -26,7 +26,7 @@ from urllib.parse import unquote_plus
 import numpy as np
 
 from gridtsne.embed import Embedder
-from gridtsne.images import ImageError, decode, square
+from gridtsne.images import ImageError, Limits, decode, square
 from gridtsne.jobs import (
     COLLECTION_PATTERN,
     OUTPUT_NAMES,
@@ -95,11 +95,13 @@ class Settings:
     url_expires: int = 3600
     big_set_threshold: int = 4096
     embed_batch: int = 64
+    max_megapixels: float = 80.0
+    max_megabytes: float = 50.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read ``GRIDTSNE_BUCKET``, ``JOB_TABLE``, ``EVENT_BUS``, ``STATE_MACHINE_ARN``, ``URL_EXPIRES``,
-        ``BIG_SET_THRESHOLD`` and ``EMBED_BATCH``."""
+        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS`` and ``GRIDTSNE_MAX_MEGABYTES``."""
         env = dict(os.environ) if env is None else env
         return cls(
             bucket=env.get("GRIDTSNE_BUCKET", ""),
@@ -109,6 +111,14 @@ class Settings:
             url_expires=int(env.get("URL_EXPIRES", "3600")),
             big_set_threshold=int(env.get("BIG_SET_THRESHOLD", "4096")),
             embed_batch=int(env.get("EMBED_BATCH", "64")),
+            max_megapixels=float(env.get("GRIDTSNE_MAX_MEGAPIXELS", "80")),
+            max_megabytes=float(env.get("GRIDTSNE_MAX_MEGABYTES", "50")),
+        )
+
+    def limits(self) -> Limits:
+        """What one input may cost (``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES``)."""
+        return Limits(
+            max_bytes=int(self.max_megabytes * 1024 * 1024), max_pixels=int(self.max_megapixels * 1_000_000)
         )
 
     def store(self, client: Any = None) -> S3Store:
@@ -186,7 +196,7 @@ def with_etags(store: Store, objects: list[ObjectInfo]) -> list[ObjectInfo]:
 
 
 def embed_uploads(
-    store: Store, objects: list[ObjectInfo], embedder: Embedder | None = None
+    store: Store, objects: list[ObjectInfo], embedder: Embedder | None = None, limits: Limits | None = None
 ) -> dict[str, Any]:
     """Embed uploaded objects, one shard per collection; control files and foreign keys are ignored."""
     groups: dict[str, list[ObjectInfo]] = {}
@@ -198,7 +208,9 @@ def embed_uploads(
     for collection, group in sorted(groups.items()):
         found = with_etags(store, group)
         if found:
-            results[collection] = embed_objects(store, collection, found, embedder or shared_embedder())
+            results[collection] = embed_objects(
+                store, collection, found, embedder or shared_embedder(), limits=limits
+            )
     return {name: result.to_dict() for name, result in results.items()}
 
 
@@ -242,11 +254,17 @@ def prepare(
     }
 
 
-def embed_batch(store: Store, inputs_key: str, batch: int, embedder: Embedder | None = None) -> ShardResult:
+def embed_batch(
+    store: Store,
+    inputs_key: str,
+    batch: int,
+    embedder: Embedder | None = None,
+    limits: Limits | None = None,
+) -> ShardResult:
     """Embed batch number ``batch`` of a job's ``inputs.json``."""
     doc = _read_json(store, inputs_key)
     objects = _objects(doc["batches"][batch])
-    return embed_objects(store, doc["collection"], objects, embedder or shared_embedder())
+    return embed_objects(store, doc["collection"], objects, embedder or shared_embedder(), limits=limits)
 
 
 def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any], Collected]:
