@@ -28,6 +28,7 @@
   let cw = 1, ch = 1, dpr = 1, fitted = false;
   let hoverCell = -1, selectedCell = -1;
   let matches = [], matchAt = -1; // image indices in reading order; index of the current match
+  let masks = null; // per-cell pictures of the matches: {dim, dots, flag}
   let ready = false, failed = false;
 
   const fitScale = () => Math.min((cw - 32) / W, (ch - 32) / H);
@@ -156,14 +157,42 @@
   }
 
   function mosaicSource(url) {
+    // the picture plus halved copies of it, so that zoomed-out frames scale a small copy, not a huge one
     const img = new Image();
+    const copies = [];
     img.decoding = "async";
-    img.onload = markReady;
+    img.onload = async () => {
+      // a decoded bitmap: drawing part of a big JPEG image element can decode all of it again
+      const full = window.createImageBitmap ? await createImageBitmap(img).catch(() => img) : img;
+      copies.push(full);
+      let prev = full, w = img.naturalWidth, h = img.naturalHeight;
+      while (Math.max(w, h) > 2048) {
+        w = Math.ceil(w / 2);
+        h = Math.ceil(h / 2);
+        const c = document.createElement("canvas");
+        c.width = w;
+        c.height = h;
+        const g = c.getContext("2d");
+        g.imageSmoothingQuality = "high";
+        g.drawImage(prev, 0, 0, w, h);
+        copies.push(c);
+        prev = c;
+      }
+      markReady();
+    };
     img.onerror = () => markFailed("the mosaic");
     img.src = url;
     return () => {
       if (!ready) return;
-      const nw = img.naturalWidth, nh = img.naturalHeight;
+      let src = copies[0];
+      for (let j = copies.length - 1; j >= 0; j--) {
+        // the smallest copy that still has a source pixel for every device pixel
+        if (copies[j].width / W >= view.s * dpr || j === 0) {
+          src = copies[j];
+          break;
+        }
+      }
+      const nw = src.width, nh = src.height;
       const kx = nw / W, ky = nh / H; // source pixels per world pixel
       const [wx0, wy0, wx1, wy1] = visibleWorld();
       if (wx1 <= wx0 || wy1 <= wy0) return;
@@ -172,7 +201,7 @@
       ctx.imageSmoothingEnabled = (view.s * dpr) / kx < 1; // crisp pixels once magnified
       ctx.imageSmoothingQuality = "high";
       const [dx, dy, dw, dh] = snapped(sx0 / kx, sy0 / ky, sx1 / kx, sy1 / ky);
-      ctx.drawImage(img, sx0, sy0, sx1 - sx0, sy1 - sy0, dx, dy, dw, dh);
+      ctx.drawImage(src, sx0, sy0, sx1 - sx0, sy1 - sy0, dx, dy, dw, dh);
     };
   }
 
@@ -277,29 +306,27 @@
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const side = cell * view.s;
     const [wx0, wy0, wx1, wy1] = visibleWorld();
-    const visible = (c) => {
-      const r = Math.floor(c / cols), k = c % cols;
-      return (k + 1) * cell > wx0 && k * cell < wx1 && (r + 1) * cell > wy0 && r * cell < wy1;
-    };
-    if (matches.length) {
-      // dim everything but the matches
-      const shown = matches.filter((i) => visible(cellOf[i]));
-      ctx.beginPath();
-      ctx.rect(view.x, view.y, W * view.s, H * view.s);
-      for (const i of shown) {
-        const r = cellScreenRect(cellOf[i]);
-        ctx.rect(r.x, r.y, r.w, r.h);
-      }
-      ctx.fillStyle = "rgba(10, 10, 12, 0.72)";
-      ctx.fill("evenodd");
-      ctx.strokeStyle = "#ffb020";
-      ctx.lineWidth = clamp(side / 24, 1, 3);
-      for (const i of shown) {
-        const r = cellScreenRect(cellOf[i]);
-        if (side >= 6) ctx.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
-        else {
-          ctx.fillStyle = "#ffb020";
-          ctx.fillRect(r.x - 1, r.y - 1, Math.max(2, r.w) + 2, Math.max(2, r.h) + 2);
+    if (masks) {
+      // one mask pixel per cell, so the cost does not depend on how many cells match
+      const c0 = Math.floor(wx0 / cell), r0 = Math.floor(wy0 / cell);
+      const c1 = Math.min(cols, Math.ceil(wx1 / cell)), r1 = Math.min(rows, Math.ceil(wy1 / cell));
+      if (c1 > c0 && r1 > r0) {
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.imageSmoothingEnabled = false;
+        const dest = snapped(c0 * cell, r0 * cell, c1 * cell, r1 * cell);
+        ctx.drawImage(masks.dim, c0, r0, c1 - c0, r1 - r0, ...dest);
+        if (side < 6) ctx.drawImage(masks.dots, c0, r0, c1 - c0, r1 - r0, ...dest);
+        ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+        if (side >= 6) {
+          ctx.strokeStyle = "#ffb020";
+          ctx.lineWidth = clamp(side / 24, 1, 3);
+          for (let r = r0; r < r1; r++) {
+            for (let c = c0; c < c1; c++) {
+              if (!masks.flag[r * cols + c]) continue;
+              const b = cellScreenRect(r * cols + c);
+              ctx.strokeRect(b.x + 0.5, b.y + 0.5, b.w - 1, b.h - 1);
+            }
+          }
         }
       }
     }
@@ -473,12 +500,31 @@
       for (let i = 0; i < N; i++) if (lowerKeys[i].includes(q)) matches.push(i);
       matches.sort((a, b) => cellOf[a] - cellOf[b]);
     }
+    masks = matches.length ? matchMasks() : null;
     $("prev-match").disabled = $("next-match").disabled = matches.length < 2;
     searchCount.classList.toggle("none", !!q && !matches.length);
     if (!q) searchCount.value = "";
     else if (!matches.length) searchCount.value = "No matches";
     if (matches.length) goToMatch(0);
     else requestDraw();
+  }
+  function matchMasks() {
+    const flag = new Uint8Array(rows * cols);
+    for (const i of matches) flag[cellOf[i]] = 1;
+    const paint = (on, off) => {
+      const c = document.createElement("canvas");
+      c.width = cols;
+      c.height = rows;
+      const g = c.getContext("2d"), img = g.createImageData(cols, rows), d = img.data;
+      for (let i = 0; i < flag.length; i++) d.set(flag[i] ? on : off, 4 * i);
+      g.putImageData(img, 0, 0);
+      return c;
+    };
+    return {
+      flag,
+      dim: paint([0, 0, 0, 0], [10, 10, 12, 184]),
+      dots: paint([255, 176, 32, 255], [0, 0, 0, 0]),
+    };
   }
   function goToMatch(k) {
     if (!matches.length) return;
