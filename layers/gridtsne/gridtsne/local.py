@@ -378,8 +378,11 @@ class LocalStack:
             ).get("Messages", [])
             if not messages:
                 break
-            response = self.shim.invoke("embed", sqs_event(messages, self.upload_queue))
-            failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            try:
+                response = self.shim.invoke("embed", sqs_event(messages, self.upload_queue))
+                failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            except Exception:  # the whole batch failed: Lambda leaves every message on the queue
+                failures = {m["MessageId"] for m in messages}
             ok = [m for m in messages if m["MessageId"] not in failures]
             if ok:
                 sqs.delete_message_batch(

@@ -174,6 +174,8 @@ def collection_of(key: str) -> str | None:
 
 def object_created(event: dict[str, Any]) -> tuple[str, ObjectInfo]:
     """Bucket and object of an EventBridge "Object Created" event (the key URL-decoded)."""
+    if not isinstance(event, dict):
+        raise ValueError(f"not an event object: {type(event).__name__}")
     if event.get("detail-type") != "Object Created" or event.get("source") != "aws.s3":
         raise ValueError(f"not an S3 Object Created event: {event.get('source')} {event.get('detail-type')}")
     detail = event["detail"]

@@ -1,0 +1,68 @@
+"""Helpers for the serverless tests: sample events, sample images, an embedded stack."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from gridtsne.local import LocalStack, object_created_event
+from gridtsne.samples import write_digits
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+
+def event(name: str) -> dict[str, Any]:
+    """A sample event from ``events/`` (a fresh copy)."""
+    data: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return copy.deepcopy(data)
+
+
+def png(colour: tuple[int, int, int], size: int = 48) -> bytes:
+    """A small solid PNG."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def upload_digits(stack: LocalStack, tmp: Path, collection: str, count: int) -> list[dict[str, Any]]:
+    """Upload ``count`` sample digits to ``uploads/<collection>/``; return their Object Created events."""
+    folder = tmp / f"digits-{count}"
+    if not folder.exists():
+        write_digits(folder, limit=count)
+    return stack.upload(folder, collection)
+
+
+def put(stack: LocalStack, key: str, data: bytes) -> dict[str, Any]:
+    """Put one object; return its Object Created event."""
+    return stack.put_object(key, data)
+
+
+def created(stack: LocalStack, key: str, data: bytes) -> dict[str, Any]:
+    """The Object Created event for ``key`` (without putting it)."""
+    return object_created_event(stack.bucket, key, len(data), "")
+
+
+def run_steps(
+    stack: LocalStack, job: str, collection: str, params: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run the state machine's Lambda steps by hand, in order, as the small-set branch does."""
+    state: dict[str, Any] = {"job_id": job, "collection": collection, "params": params or {}}
+    state["prepared"] = stack.shim.invoke("prepare", state)
+    for batch in state["prepared"]["batches"]:
+        item = {
+            "job_id": job,
+            "collection": collection,
+            "inputs": state["prepared"]["inputs"],
+            "batch": batch,
+            "batches": state["prepared"]["batch_count"],
+        }
+        stack.shim.invoke("embed", item)
+    state["reduced"] = stack.shim.invoke("reduce", state)
+    state["rendered"] = stack.shim.invoke("render", state)
+    state["published"] = stack.shim.invoke("publish", state)
+    return state

@@ -1,0 +1,148 @@
+"""The API function on API Gateway events: create, follow and list visualizations."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+from gridtsne.jobs import JobParams, JobTable, job_id
+from gridtsne.local import LocalStack, api_event
+
+from tests.unit.serverless import event, png, put
+
+
+def call(stack: LocalStack, request: dict) -> tuple[int, dict]:
+    response = stack.shim.invoke("api", request)
+    return int(response["statusCode"]), json.loads(response["body"])
+
+
+def executions(stack: LocalStack) -> list[dict]:
+    sfn = stack.client("stepfunctions")
+    return list(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
+
+
+def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: LocalStack) -> None:
+    put(stack, "uploads/demo/a.png", png((200, 10, 10)))
+    before = len(executions(stack))
+    status, body = call(stack, event("api_post_visualization.json"))
+    assert status == 202
+    job = body["output"]["id"]
+    assert body["output"]["status"] == "pending"
+    assert job == job_id("demo", JobParams(tile=48, perplexity=20, seed=1), "example")
+    # The same request again (a client retry) names the same job and starts nothing new.
+    status, again = call(stack, event("api_post_visualization.json"))
+    assert (status, again["output"]["id"]) == (202, job)
+    started = executions(stack)
+    assert len(started) == before + 1
+    assert job in {e["name"] for e in started}
+    sfn = stack.client("stepfunctions")
+    arn = next(e["executionArn"] for e in started if e["name"] == job)
+    payload = json.loads(sfn.describe_execution(executionArn=arn)["input"])
+    assert payload == {
+        "job_id": job,
+        "collection": "demo",
+        "params": JobParams(tile=48, perplexity=20, seed=1).model_dump(),
+    }
+    record = JobTable(stack.table).get(job)
+    assert record is not None and record.execution_arn == arn and record.status == "PENDING"
+
+
+def test_another_client_token_is_another_job(stack: LocalStack) -> None:
+    put(stack, "uploads/demo/a.png", png((200, 10, 10)))
+    request = event("api_post_visualization.json")
+    request["body"] = json.dumps({"collection": "demo", "client_token": "second run"})
+    _, first = call(stack, request)
+    request["body"] = json.dumps({"collection": "demo", "client_token": "third run"})
+    _, second = call(stack, request)
+    assert first["output"]["id"] != second["output"]["id"]
+
+
+def test_invalid_body_is_400_with_a_message(stack: LocalStack) -> None:
+    status, body = call(stack, event("api_post_visualization_invalid.json"))
+    assert status == 400
+    assert "tile" in body["message"]
+    for bad in ("not json", json.dumps({"params": {}}), json.dumps({"collection": "../etc"})):
+        request = event("api_post_visualization.json")
+        request["body"] = bad
+        status, body = call(stack, request)
+        assert status == 400, bad
+        assert body["message"].startswith("invalid request")
+
+
+def test_collection_without_uploads_is_400(stack: LocalStack) -> None:
+    status, body = call(stack, api_event("POST", "/v2/visualizations", {"collection": "nothing-here"}))
+    assert status == 400
+    assert "no uploads" in body["message"]
+
+
+def test_unknown_id_is_404(stack: LocalStack) -> None:
+    status, body = call(stack, event("api_get_visualization.json"))
+    assert status == 404
+    assert "demo-0123456789abcdef0123456789abcdef" in body["message"]
+
+
+def test_get_follows_progress_then_gives_presigned_urls(stack: LocalStack) -> None:
+    table = JobTable(stack.table)
+    job = "follow-0123456789abcdef0123456789abcdef"
+    table.create(job, "follow", JobParams())
+    table.progress(job, "reduce", 55)
+    status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
+    assert status == 200
+    assert body["output"]["status"] == "running"
+    assert body["output"]["progress"] == {"stage": "reduce", "percent": 55}
+    assert "data" not in body["output"]
+
+    s3 = stack.client("s3")
+    outputs = {}
+    for name, file in {
+        "image": "mosaic.jpg",
+        "layout": "layout.json",
+        "viewer": "viewer.html",
+        "scatter": "scatter.png",
+    }.items():
+        outputs[name] = f"visualizations/{job}/{file}"
+        s3.put_object(Bucket=stack.bucket, Key=outputs[name], Body=f"content of {file}".encode())
+    table.succeed(job, outputs, count=7)
+    status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
+    output = body["output"]
+    assert (status, output["status"], output["count"]) == (200, "succeeded", 7)
+    assert output["progress"] == {"stage": "done", "percent": 100}
+    assert set(output["data"]) == {"image", "layout", "viewer", "scatter"}
+    url = output["data"]["image"]["url"]
+    assert f"visualizations/{job}/mosaic.jpg" in url and "Signature=" in url and "Expires=" in url
+    fetched = requests.get(url, timeout=10)
+    assert fetched.status_code == 200 and fetched.content == b"content of mosaic.jpg"
+
+
+def test_get_failed_job_gives_the_cause(stack: LocalStack) -> None:
+    table = JobTable(stack.table)
+    job = "broken-0123456789abcdef0123456789abcdef"
+    table.create(job, "broken", JobParams())
+    table.fail(job, "NoImagesError", "no usable images in collection 'broken'")
+    _, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
+    assert body["output"]["status"] == "failed"
+    assert body["output"]["error"] == {
+        "error": "NoImagesError",
+        "cause": "no usable images in collection 'broken'",
+    }
+
+
+def test_list_by_collection_newest_first(stack: LocalStack) -> None:
+    table = JobTable(stack.table)
+    for i in range(3):
+        table.create(f"listed-{i}", "listed", JobParams(seed=i))
+        time.sleep(0.002)  # creation times have millisecond resolution
+    table.create("other-0", "other", JobParams())
+    status, body = call(
+        stack,
+        event("api_list_visualizations.json")
+        | {
+            "queryStringParameters": {"collection": "listed"},
+            "multiValueQueryStringParameters": {"collection": ["listed"]},
+        },
+    )
+    assert status == 200
+    assert [v["id"] for v in body["output"]] == ["listed-2", "listed-1", "listed-0"]
+    status, body = call(stack, api_event("GET", "/v2/visualizations"))
+    assert status == 400

@@ -1,0 +1,130 @@
+"""The embed function: SQS batches of upload events, and the state machine's Map items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gridtsne.local import LocalStack, sqs_event
+from gridtsne.store import S3Store
+from gridtsne.vectors import list_inputs, load_collection
+
+from tests.unit.serverless import event, png, put, upload_digits
+
+
+def shards(stack: LocalStack, collection: str) -> list[str]:
+    return [
+        o.key for o in S3Store(stack.bucket).list(f"vectors/{collection}/shards/") if o.key.endswith(".npz")
+    ]
+
+
+def test_sqs_batch_with_url_encoded_keys(stack: LocalStack) -> None:
+    batch = event("sqs_upload_batch.json")
+    contents = {
+        "uploads/demo/holiday photo (1).png": png((250, 200, 0)),
+        "uploads/demo/cats/tabby.jpg": png((0, 90, 200)),
+    }
+    for record in batch["Records"]:
+        body = json.loads(record["body"])
+        key = (
+            "uploads/demo/holiday photo (1).png"
+            if "holiday" in body["detail"]["object"]["key"]
+            else "uploads/demo/cats/tabby.jpg"
+        )
+        body["detail"]["object"]["etag"] = put(stack, key, contents[key])["detail"]["object"]["etag"]
+        record["body"] = json.dumps(body)
+    response = stack.shim.invoke("embed", batch)
+    assert response == {"batchItemFailures": []}
+    store = S3Store(stack.bucket)
+    collected = load_collection(store, "demo", list_inputs(store, "demo"))
+    # The space came through decoded: the stored key is the real object key.
+    assert "uploads/demo/holiday photo (1).png" in collected.keys
+    assert "uploads/demo/cats/tabby.jpg" in collected.keys
+    assert collected.vectors.shape[1] == 1280
+    assert collected.thumbs.shape[1:] == (64, 64, 3)
+    # A redelivered batch does no new work: no new shard.
+    before = shards(stack, "demo")
+    assert stack.shim.invoke("embed", batch) == {"batchItemFailures": []}
+    assert shards(stack, "demo") == before
+
+
+def test_bad_messages_are_reported_alone(stack: LocalStack, tmp_path: Path) -> None:
+    events = upload_digits(stack, tmp_path, "partial", 3)
+    messages = [
+        {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(e)} for i, e in enumerate(events)
+    ]
+    messages.append({"MessageId": "garbage", "ReceiptHandle": "rg", "Body": "{not json"})
+    messages.append({"MessageId": "other", "ReceiptHandle": "ro", "Body": json.dumps({"source": "aws.ec2"})})
+    response = stack.shim.invoke("embed", sqs_event(messages, "gridtsne-uploads"))
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "other"]
+    store = S3Store(stack.bucket)
+    assert len(load_collection(store, "partial", list_inputs(store, "partial")).keys) == 3
+
+
+def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
+    red = png((220, 0, 0))
+    events = [
+        put(stack, "uploads/mixed/red.png", red),
+        put(stack, "uploads/mixed/copy of red.png", red),
+        put(stack, "uploads/mixed/broken.jpg", b"\xff\xd8\xff\xe0 truncated"),
+        put(stack, "uploads/mixed/notes.txt", b"hello"),
+        put(stack, "uploads/mixed/_visualize.json", b"{}"),
+    ]
+    messages = [
+        {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(e)} for i, e in enumerate(events)
+    ]
+    assert stack.shim.invoke("embed", sqs_event(messages, "q")) == {"batchItemFailures": []}
+    store = S3Store(stack.bucket)
+    inputs = list_inputs(store, "mixed")
+    assert "uploads/mixed/_visualize.json" not in {o.key for o in inputs}
+    collected = load_collection(store, "mixed", inputs)
+    assert len(collected.keys) == 1
+    assert collected.duplicates == [
+        {"key": collected.duplicates[0]["key"], "same_as": collected.keys[0]}
+    ] and {collected.keys[0], collected.duplicates[0]["key"]} == {
+        "uploads/mixed/red.png",
+        "uploads/mixed/copy of red.png",
+    }
+    reasons = {s["key"]: s["reason"] for s in collected.skipped}
+    assert set(reasons) == {"uploads/mixed/broken.jpg", "uploads/mixed/notes.txt"}
+    assert all(reasons.values())
+    # A later identical upload under a new key reuses the stored vector: no new shard file.
+    before = shards(stack, "mixed")
+    again = put(stack, "uploads/mixed/red again.png", red)
+    assert stack.shim.invoke(
+        "embed", sqs_event([{"MessageId": "x", "ReceiptHandle": "x", "Body": json.dumps(again)}], "q")
+    ) == {"batchItemFailures": []}
+    assert shards(stack, "mixed") == before
+    collected = load_collection(store, "mixed", list_inputs(store, "mixed"))
+    assert len(collected.keys) == 1 and len(collected.duplicates) == 2
+
+
+def test_map_item_embeds_its_batch(stack: LocalStack, tmp_path: Path) -> None:
+    upload_digits(stack, tmp_path, "mapped", 5)
+    state = event("state_prepare.json") | {"job_id": "mapped-job", "collection": "mapped"}
+    prepared = stack.shim.invoke("prepare", state)
+    assert (prepared["count"], prepared["missing"], prepared["batches"]) == (5, 5, [0])
+    item = event("state_embed_item.json") | {
+        "job_id": "mapped-job",
+        "collection": "mapped",
+        "inputs": prepared["inputs"],
+    }
+    result = stack.shim.invoke("embed", item)
+    assert (result["embedded"], result["skipped"], result["redelivered"]) == (5, 0, False)
+    assert stack.shim.invoke("embed", item)["redelivered"] is True
+    again = stack.shim.invoke("prepare", state)
+    assert (again["count"], again["missing"], again["batches"]) == (5, 0, [])
+
+
+def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: LocalStack) -> None:
+    # Powertools raises when every record failed, so the queue redelivers the whole batch.
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError):
+        stack.shim.invoke("embed", {"Records": [{"messageId": "a", "body": "[]"}]})
+
+
+def test_a_map_item_without_its_batch_fails(stack: LocalStack) -> None:
+    with pytest.raises(KeyError):
+        stack.shim.invoke("embed", {"job_id": "x"})
