@@ -170,7 +170,7 @@ def open_viewer(browser: Any, url: str, watch: Watch) -> tuple[Any, Any]:
     page = context.new_page()
     page.goto(url)
     page.wait_for_selector("body[data-state=ready]", timeout=15_000)
-    page.wait_for_timeout(150)  # one more animation frame
+    wait_until(page, "gridtsneViewer.idle()")
     return context, page
 
 
@@ -183,6 +183,7 @@ def wait_until(page: Any, expression: str, timeout: float = 5.0) -> None:
 
 
 def shot(page: Any, path: Path) -> Image.Image:
+    wait_until(page, "gridtsneViewer.idle()")
     data = page.screenshot(path=str(path))
     return Image.open(io.BytesIO(data)).convert("RGB")
 
@@ -253,7 +254,6 @@ def test_viewer_in_chromium(site: Site, browser: Any) -> None:
     selected = page.evaluate("gridtsneViewer.selected()")
     assert (selected["row"], selected["col"]) == (0, 5)
     page.mouse.move(5, 5)  # away from the grid, so no tooltip covers it
-    page.wait_for_timeout(100)
     image = shot(page, site.root / "viewer-search.png")
     assert_cells_drawn(page, image, sorted(NEEDLES))
     for r, c in [(1, 1), (4, 4)]:  # others are dimmed
@@ -282,7 +282,6 @@ def test_viewer_in_chromium(site: Site, browser: Any) -> None:
     x2, y2 = centre(page, 2, 3)
     assert (x2, y2) == pytest.approx((x, y), abs=1.0)
     page.mouse.move(5, 5)
-    page.wait_for_timeout(100)
     shown = visible_cells(page)
     assert (2, 3) in shown
     assert len(shown) >= 4
@@ -335,11 +334,9 @@ def test_viewer_loads_a_tile_pyramid(site: Site, browser: Any) -> None:
     watch = Watch()
     _, page = open_viewer(browser, site.base + "viewer.html", watch)
     assert not any(u.endswith("mosaic.jpg") for u in watch.requests)
-    page.wait_for_timeout(300)
     assert_cells_drawn(page, shot(page, site.root / "pyramid.png"), [(0, 0), (2, 5), (5, 3), (3, 3)])
     page.click("#zoom-in")
     page.click("#zoom-in")
-    page.wait_for_timeout(400)
     assert any("/tiles/2/" in u for u in watch.requests)  # the full-resolution level
     shown = visible_cells(page)
     assert len(shown) >= 4

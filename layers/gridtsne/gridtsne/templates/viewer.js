@@ -250,7 +250,7 @@
     }
     request("0/0/0", 0, 0, 0);
 
-    return () => {
+    const drawTiles = () => {
       clock++;
       const need = Math.log2((view.s * dpr) / k);
       const level = clamp(top + Math.ceil(need - 0.2), 0, top);
@@ -286,6 +286,8 @@
       wanted.sort((a, b) => dist(a) - dist(b));
       pump();
     };
+    drawTiles.busy = () => inflight > 0 || wanted.length > 0;
+    return drawTiles;
   }
 
   // ---- drawing ------------------------------------------------------------------------------------
@@ -643,6 +645,8 @@
   window.gridtsneViewer = Object.freeze({
     view: () => ({ scale: view.s, x: view.x, y: view.y, fitScale: fitScale() }),
     ready: () => ready,
+    // true once everything the current view needs is loaded and drawn
+    idle: () => (ready || failed) && !drawPending && !(drawPicture.busy && drawPicture.busy()),
     cellRect(row, col) {
       const r = cellScreenRect(row * cols + col), b = canvas.getBoundingClientRect();
       return { x: b.left + r.x, y: b.top + r.y, width: r.w, height: r.h };
