@@ -72,11 +72,15 @@ TRIM_PATHS = ("bin", "onnxruntime/transformers", "onnxruntime/tools", "onnxrunti
 #: Files removed by pattern: ONNX Runtime's shared library for C/C++ callers (the Python extension links the
 #: runtime statically and never loads it; 33 MiB).
 TRIM_GLOBS = ("onnxruntime/capi/libonnxruntime.so.*",)
-#: File suffixes removed: type stubs and byte code.
-TRIM_SUFFIXES = (".pyi", ".pyc")
+#: File suffixes removed: type stubs, byte code, and C/C++/Cython sources and headers (compile time only).
+TRIM_SUFFIXES = (".pyi", ".pyc", ".pyx", ".pxd", ".pxi", ".h", ".c", ".cpp")
 #: Layer group of each top-level requirement (and of what only it pulls in); the rest go to ``base``.
 ROOT_GROUPS = {"onnxruntime": "onnx", "scipy": "science", "scikit-learn": "science", "opentsne": "science"}
 BASE_GROUP = "base"
+#: Distributions the Lambda Python runtime already provides (boto3 and what it pulls in): installed only
+#: because something requires them (the X-Ray SDK requires botocore, 30 MiB), removed from the layers.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "urllib3", "python-dateutil", "six"})
+RUNTIME_GROUP = "lambda-runtime"
 #: The environment the Lambda interpreter evaluates requirement markers in.
 TARGET_MARKERS = {
     "python_version": "{}.{}".format(*TARGET_PYTHON),
@@ -307,7 +311,8 @@ def group_distributions(site: Path, roots: dict[str, str]) -> dict[str, str]:
     """Assign every distribution in ``site`` to a layer group.
 
     ``roots`` maps top-level requirements to groups. A distribution reached only from one group's roots
-    joins that group; one reached from several groups (or from none) joins :data:`BASE_GROUP`.
+    joins that group; one reached from several groups (or from none) joins :data:`BASE_GROUP`; what the
+    Lambda runtime provides joins :data:`RUNTIME_GROUP` (not deployed).
     """
     infos = distributions(site)
     reached: dict[str, set[str]] = {name: set() for name in infos}
@@ -320,7 +325,8 @@ def group_distributions(site: Path, roots: dict[str, str]) -> dict[str, str]:
             seen.add(name)
             reached[name].add(group)
             stack.extend(requires(infos[name]))
-    return {name: groups.pop() if len(groups) == 1 else BASE_GROUP for name, groups in reached.items()}
+    grouped = {name: groups.pop() if len(groups) == 1 else BASE_GROUP for name, groups in reached.items()}
+    return {name: RUNTIME_GROUP if name in RUNTIME_PROVIDED else group for name, group in grouped.items()}
 
 
 def split_site(site: Path, dest: Path, groups: dict[str, str]) -> None:
@@ -382,6 +388,7 @@ def build_deps(dest: Path) -> None:
     if problems := too_new_symbols(site):
         raise BuildError("libraries too new for the Lambda image:\n" + "\n".join(problems))
     split_site(site, dest, group_distributions(site, _roots(lines)))
+    shutil.rmtree(dest / RUNTIME_GROUP, ignore_errors=True)
 
 
 def _roots(lines: Iterable[str]) -> dict[str, str]:
