@@ -321,6 +321,18 @@ def test_viewer_in_chromium(site: Site, browser: Any) -> None:
         page.keyboard.press("Enter")
     popup.value.wait_for_load_state()
     assert popup.value.url.endswith("alert%281%29%3C/script%3E.png")
+    scale = page.evaluate("gridtsneViewer.view().scale")
+    page.keyboard.press("+")
+    assert page.evaluate("gridtsneViewer.view().scale") == pytest.approx(scale * 1.5)
+    page.keyboard.press("-")
+    assert page.evaluate("gridtsneViewer.view().scale") == pytest.approx(scale)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "search"
+    page.keyboard.press("Escape")
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("Escape")
+    assert not page.is_visible("#help")
 
     watch.check()
     context.close()
