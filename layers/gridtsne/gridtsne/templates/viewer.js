@@ -31,7 +31,7 @@
   let masks = null; // per-cell pictures of the matches: {dim, dots, flag}
   let ready = false, failed = false;
 
-  const fitScale = () => Math.min((cw - 32) / W, (ch - 32) / H);
+  const fitScale = () => Math.max(1e-4, Math.min((cw - 32) / W, (ch - 32) / H));
   const minScale = () => Math.min(fitScale() * 0.5, 1);
   const maxScale = () => Math.max(fitScale() * 2, 512 / cell);
   const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
