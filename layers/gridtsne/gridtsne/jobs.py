@@ -220,12 +220,16 @@ class JobTable:
     def _update(self, job: str, values: dict[str, Any]) -> None:
         values = {**values, "updated": _now()}
         names = {f"#k{i}": k for i, k in enumerate(values)}
-        self.table.update_item(
-            Key={"id": job},
-            UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
-        )
+        try:
+            self.table.update_item(
+                Key={"id": job},
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            raise KeyError(f"no job record {job!r}") from None
 
     @staticmethod
     def _record(item: dict[str, Any]) -> JobRecord:

@@ -1,0 +1,128 @@
+"""The state machine's Lambda steps, called one by one with state inputs: prepare, reduce, render,
+publish and fail."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from gridtsne.jobs import JobParams, JobTable
+from gridtsne.layout import check
+from gridtsne.local import LocalStack
+from gridtsne.store import S3Store
+from gridtsne.vectors import list_inputs
+from PIL import Image
+
+from tests.unit.serverless import event, png, put, run_steps, upload_digits
+
+
+@pytest.fixture(scope="module")
+def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 14-file collection (12 digits, one copy, one corrupt file) run through every step."""
+    tmp = tmp_path_factory.mktemp("steps")
+    upload_digits(stack, tmp, "steps", 12)
+    first = S3Store(stack.bucket).read(list_inputs(S3Store(stack.bucket), "steps")[0].key)
+    put(stack, "uploads/steps/zz copy.png", first)
+    put(stack, "uploads/steps/zz corrupt.png", b"\x89PNG\r\n\x1a\n broken")
+    job = "steps-0123456789abcdef0123456789abcdef"
+    JobTable(stack.table).create(job, "steps", JobParams(tile=32, perplexity=5))
+    stack.received_events()
+    return run_steps(stack, job, "steps", {"tile": 32, "perplexity": 5})
+
+
+def test_prepare_snapshots_inputs_and_batches_missing(stack: LocalStack, finished: dict) -> None:
+    prepared = finished["prepared"]
+    assert (prepared["count"], prepared["missing"], prepared["threshold"]) == (14, 14, 4096)
+    assert prepared["batches"] == [0] and prepared["batch_count"] == 1
+    assert len(prepared["processing_job_name"]) <= 63
+    doc = json.loads(S3Store(stack.bucket).read(prepared["inputs"]))
+    assert len(doc["inputs"]) == 14 and doc["params"]["tile"] == 32
+    # The state stays small: keys, not vectors.
+    assert len(json.dumps(finished)) < 4000
+
+
+def test_reduce_writes_points_for_placed_images(stack: LocalStack, finished: dict) -> None:
+    points = np.load(io.BytesIO(S3Store(stack.bucket).read(finished["reduced"]["points"])))
+    assert points.shape == (12, 2) and np.isfinite(points).all()
+    assert finished["reduced"]["count"] == 12
+
+
+def test_render_writes_every_output(stack: LocalStack, finished: dict) -> None:
+    store = S3Store(stack.bucket)
+    rendered = finished["rendered"]
+    assert (rendered["count"], rendered["skipped"], rendered["duplicates"]) == (12, 1, 1)
+    layout = json.loads(store.read(rendered["outputs"]["layout"]))
+    check(layout, [o.key for o in list_inputs(store, "steps")])
+    assert layout["grid"]["tile"] == 32
+    assert layout["skipped"][0]["key"] == "uploads/steps/zz corrupt.png"
+    assert layout["duplicates"][0]["key"] == "uploads/steps/zz copy.png"
+    mosaic = Image.open(io.BytesIO(store.read(rendered["outputs"]["image"])))
+    assert mosaic.size == (layout["grid"]["cols"] * 32, layout["grid"]["rows"] * 32)
+    viewer = store.read(rendered["outputs"]["viewer"]).decode()
+    assert "Signature=" in viewer  # mosaic and originals are reached through presigned URLs
+    assert Image.open(io.BytesIO(store.read(rendered["outputs"]["scatter"]))).format == "PNG"
+
+
+def test_publish_marks_succeeded_and_announces(stack: LocalStack, finished: dict) -> None:
+    record = JobTable(stack.table).get(finished["job_id"])
+    assert record is not None and record.status == "SUCCEEDED" and record.count == 12
+    assert record.outputs == finished["rendered"]["outputs"]
+    (announced,) = [e for e in stack.received_events() if e["detail"]["id"] == finished["job_id"]]
+    assert announced["source"] == "gridtsne" and announced["detail-type"] == "Visualization Succeeded"
+    assert announced["detail"]["count"] == 12
+    fetched = requests.get(announced["detail"]["urls"]["image"], timeout=10)
+    assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"
+
+
+def test_publish_refuses_missing_outputs(stack: LocalStack) -> None:
+    JobTable(stack.table).create("nothing", "steps", JobParams())
+    with pytest.raises(Exception, match="outputs not found") as raised:
+        stack.shim.invoke("publish", {"job_id": "nothing"})
+    assert type(raised.value).__name__ == "TransientError"
+
+
+def test_steps_of_an_unknown_job_fail(stack: LocalStack) -> None:
+    with pytest.raises(KeyError, match="no job record"):
+        stack.shim.invoke("fail", {"job_id": "never-created", "error": {"Error": "X", "Cause": "y"}})
+
+
+def test_fail_records_the_cause_and_announces(stack: LocalStack) -> None:
+    state = event("state_fail.json")
+    JobTable(stack.table).create(state["job_id"], "demo", JobParams())
+    stack.received_events()
+    result = stack.shim.invoke("fail", state)
+    assert result["status"] == "FAILED" and result["error"] == "NoImagesError"
+    record = JobTable(stack.table).get(state["job_id"])
+    assert record is not None and record.status == "FAILED"
+    assert record.cause is not None and record.cause.startswith("no usable images in collection 'demo'")
+    (announced,) = stack.received_events()
+    assert announced["detail-type"] == "Visualization Failed"
+    assert announced["detail"]["error"] == "NoImagesError"
+
+
+def test_reduce_of_only_corrupt_files_raises_no_images(stack: LocalStack, tmp_path: Path) -> None:
+    put(stack, "uploads/junk/a.png", b"not a png")
+    put(stack, "uploads/junk/b.jpg", b"")
+    with pytest.raises(Exception, match="no usable images") as raised:
+        run_steps(stack, "junk-job", "junk")
+    assert type(raised.value).__name__ == "NoImagesError"
+
+
+def test_prepare_of_an_empty_collection_raises(stack: LocalStack) -> None:
+    with pytest.raises(Exception, match="no files under uploads/void/"):
+        stack.shim.invoke("prepare", {"job_id": "void-job", "collection": "void", "params": {}})
+
+
+def test_larger_tiles_are_cut_from_the_originals(stack: LocalStack) -> None:
+    put(stack, "uploads/big/red.png", png((230, 0, 0), size=200))
+    put(stack, "uploads/big/blue.png", png((0, 0, 230), size=200))
+    JobTable(stack.table).create("big-job", "big", JobParams(tile=128))
+    state = run_steps(stack, "big-job", "big", {"tile": 128})
+    mosaic = Image.open(io.BytesIO(S3Store(stack.bucket).read(state["rendered"]["outputs"]["image"])))
+    assert mosaic.size[0] % 128 == 0 and mosaic.size[1] % 128 == 0
+    colours = {mosaic.getpixel((64, 64)), mosaic.getpixel((mosaic.size[0] - 64, mosaic.size[1] - 64))}
+    assert any(c[0] > 200 for c in colours if isinstance(c, tuple))

@@ -1,0 +1,53 @@
+"""The trigger function: a dropped uploads/<collection>/_visualize.json starts the state machine once."""
+
+from __future__ import annotations
+
+import json
+
+from gridtsne.jobs import JobTable
+from gridtsne.local import LocalStack
+
+from tests.unit.serverless import event, png, put
+
+
+def executions(stack: LocalStack) -> list[dict]:
+    sfn = stack.client("stepfunctions")
+    return list(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
+
+
+def control_event(stack: LocalStack, collection: str, params: dict) -> dict:
+    dropped = put(stack, f"uploads/{collection}/_visualize.json", json.dumps(params).encode())
+    sample = event("s3_visualize_json_created.json")
+    sample["detail"]["object"].update(
+        key=f"uploads/{collection}/_visualize.json", etag=dropped["detail"]["object"]["etag"]
+    )
+    return sample
+
+
+def test_dropped_file_starts_one_execution(stack: LocalStack) -> None:
+    put(stack, "uploads/dropped/a.png", png((1, 2, 3)))
+    request = control_event(stack, "dropped", {"tile": 40, "seed": 3})
+    before = len(executions(stack))
+    result = stack.shim.invoke("trigger", request)
+    assert result["started"] is True and result["status"] == "PENDING"
+    record = JobTable(stack.table).get(result["id"])
+    assert record is not None and record.params.tile == 40 and record.params.seed == 3
+    # A redelivered event starts nothing new.
+    again = stack.shim.invoke("trigger", request)
+    assert again == {**result, "started": False}
+    names = [e["name"] for e in executions(stack)]
+    assert len(names) == before + 1 and result["id"] in names
+
+
+def test_dropping_the_file_again_is_a_new_run(stack: LocalStack) -> None:
+    first = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40}))
+    second = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40, "perplexity": 10}))
+    assert first["id"] != second["id"] and second["started"] is True
+
+
+def test_invalid_parameters_and_other_keys_are_ignored(stack: LocalStack) -> None:
+    before = len(executions(stack))
+    assert "invalid" in stack.shim.invoke("trigger", control_event(stack, "bad", {"tile": "huge"}))["ignored"]
+    sample = event("s3_object_created.json")  # an image, not the control file
+    assert "not a _visualize.json upload" in stack.shim.invoke("trigger", sample)["ignored"]
+    assert len(executions(stack)) == before
