@@ -1,0 +1,29 @@
+"""Shared fixtures: the sample digits, written once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from gridtsne.samples import write_digits
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All 1,797 sample digits as PNG files in folders named by label."""
+    prepared = ROOT / "samples" / "digits"
+    if (prepared / ".written").exists():
+        return prepared
+    dest = tmp_path_factory.mktemp("digits")
+    write_digits(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def small_digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 120 digits, for quick end-to-end runs."""
+    dest = tmp_path_factory.mktemp("small-digits")
+    write_digits(dest, limit=120)
+    return dest

@@ -1,0 +1,82 @@
+"""The command line: usage errors exit 2, failures exit 1 with one line, success writes the outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gridtsne.cli import main
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith("gridtsne ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "{dir}", "--out", "{out}", "--grid", "banana"], "RxC"),
+        (["run", "{dir}/missing", "--out", "{out}"], "not a folder"),
+        (["run", "{dir}", "--out", "{out}", "--tile", "0"], "--tile"),
+        (["run", "{dir}", "--out", "{out}", "--model", "{dir}/nope.onnx"], "model file not found"),
+    ],
+)
+def test_usage_errors_exit_2(
+    args: list[str], message: str, small_digits_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [a.format(dir=small_digits_dir, out=tmp_path / "out") for a in args]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_grid_too_small_fails(
+    small_digits_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(small_digits_dir), "--out", str(tmp_path), "--grid", "3x3"]) == 1
+    assert "a 3x3 grid has 9 cells, fewer than the 120 images" in capsys.readouterr().err
+
+
+def test_a_folder_without_images_fails_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("no pictures here")
+    proc = subprocess.run(
+        [sys.executable, "-m", "gridtsne.cli", "run", str(tmp_path / "in"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == "gridtsne: failed: no usable images among 1 files"
+
+
+def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gridtsne.cli",
+            "run",
+            str(small_digits_dir),
+            "--out",
+            str(out),
+            "--grid",
+            "10x12",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in out.iterdir()} >= {"layout.json", "mosaic.jpg", "viewer.html", "scatter.png"}
+    layout = json.loads((out / "layout.json").read_text())
+    assert layout["grid"] == {"rows": 10, "cols": 12, "tile": 64}
+    for stage in ("embed", "reduce", "assign", "render"):
+        assert f"{stage}" in proc.stderr
+    assert "placed 120 images on a 10x12 grid" in proc.stderr
