@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
 
 from gridtsne.images import ImageError, Limits, decode, square
@@ -60,6 +59,8 @@ class Embedder:
     ) -> None:
         self.spec = spec
         self.batch_size = batch_size
+        import onnxruntime as ort  # here, so that stages that never embed need no ONNX Runtime
+
         side = size or spec.size
         self.size = -(-side // spec.multiple_of) * spec.multiple_of
         options = ort.SessionOptions()
@@ -212,6 +213,8 @@ def _ordered(
 
 
 def _providers() -> list[str]:
+    import onnxruntime as ort
+
     available = ort.get_available_providers()
     preferred = ["CUDAExecutionProvider", "CPUExecutionProvider"]
     return [p for p in preferred if p in available] or available
