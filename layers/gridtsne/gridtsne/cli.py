@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
+from gridtsne import local
 from gridtsne.grid import parse_grid
 from gridtsne.pipeline import Params, run, write_outputs
 from gridtsne.reduce import ReduceParams
@@ -81,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     samples_p = sub.add_parser("samples", help="write sample images")
     samples_p.add_argument("name", choices=["digits"], help="which sample set")
     samples_p.add_argument("dir", type=Path, help="folder to write to")
+
+    local_p = sub.add_parser("local", help="run the serverless application on an embedded AWS emulator")
+    local.add_arguments(local_p)
     return parser
 
 
@@ -152,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "local":
+            return local.run_demo(args)
         if args.command == "samples":
             paths = write_digits(args.dir)
             print(f"wrote {len(paths)} images to {args.dir}", file=sys.stderr)
