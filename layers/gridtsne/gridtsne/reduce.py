@@ -19,12 +19,16 @@ MIN_TSNE_POINTS = 4
 
 @dataclass(frozen=True)
 class ReduceParams:
-    """Settings of the 2-D reduction."""
+    """Settings of the 2-D reduction.
+
+    The iteration schedule is half of openTSNE's default (250 + 500): on the digits the grid's quality
+    (kNN10, DPQ16) is the same to the third decimal and the reduction takes half the time (``make bench``).
+    """
 
     pca_dims: int = 50
     perplexity: float = 30.0
-    early_exaggeration_iter: int = 250
-    n_iter: int = 500
+    early_exaggeration_iter: int = 125
+    n_iter: int = 250
     seed: int = 0
     n_jobs: int | None = None
     negative_gradient_method: str = "auto"

@@ -79,5 +79,5 @@ def encode(image: Image.Image, fmt: str, *, quality: int = 88) -> bytes:
     if fmt.upper() == "JPEG":
         image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
     else:
-        image.save(buffer, fmt.upper(), optimize=True)
+        image.save(buffer, fmt.upper(), compress_level=6)
     return buffer.getvalue()

@@ -1,0 +1,27 @@
+"""``python -m benchmarks``: the end-to-end comparison, then the assignment solvers."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmarks import end_to_end
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "--images", type=Path, default=Path("samples/digits"), help="folder of labelled images"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each method (medians are quoted)")
+    parser.add_argument("--quick", action="store_true", help="skip the largest assignment case")
+    args = parser.parse_args()
+    print(end_to_end.run(args.images, repeat=args.repeat), flush=True)
+    print(flush=True)
+    from benchmarks import assign
+
+    assign.main(["--quick"] if args.quick else [])
+
+
+if __name__ == "__main__":
+    main()
