@@ -29,7 +29,7 @@ $(SAMPLES)/.written: | $(VENV)/.installed
 	touch $@
 
 demo: venv samples
-	$(BIN)/gridtsne run $(SAMPLES) --out out/demo
+	$(BIN)/gridtsne local --images $(SAMPLES) --out out/demo
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
