@@ -17,8 +17,8 @@ multiscale above:
 
 Guarantees: the result is always a permutation; it is optimal when N <= ``EXACT_MAX``; above that no
 reassignment inside any one window of the last sweep lowers the cost, and refinement never raises
-the cost of the prolonged solution (it is not a bound on the gap to the optimum). Memory is O(N); no N×N matrix is
-formed above ``EXACT_MAX``. Measured on clustered, t-SNE-like points against grid cells
+the cost of the prolonged solution (it is not a bound on the gap to the optimum). Memory is O(N);
+no N×N matrix is formed above ``EXACT_MAX``. Measured on clustered, t-SNE-like points against grid cells
 (``python -m benchmarks.assign``, optimum known by construction): about 0.3% above the optimum at
 N=1024 to 65,536 and 0.6% at 1,048,576 (23 s, 0.6 GB on one core). The remaining gap is made of long
 cycles of one-cell shifts that no single window contains; an exact solve restricted to each point's
