@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gridtsne import visualize
 
@@ -22,5 +23,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     job = str(event["job_id"])
     logger.append_keys(job_id=job)
     result = visualize.reduce_job(settings.store(), job, progress=settings.progress(job))
+    metrics.add_metric("ImagesReduced", MetricUnit.Count, result["count"])
     logger.info("reduced", count=result["count"])
     return result

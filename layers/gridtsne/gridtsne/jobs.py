@@ -2,7 +2,8 @@
 
 A job is one run of the ``visualize`` state machine over one collection (``uploads/<collection>/``).
 Its record lives in a DynamoDB table keyed by ``id`` with a global secondary index ``by-collection``
-(partition key ``collection``, sort key ``created``) for listing. The job id is derived from the request, so
+(partition key ``collection``, sort key ``created``) for listing, and ``expires_at`` (epoch seconds) as
+its time-to-live attribute. The job id is derived from the request, so
 the same request (same collection, parameters and client token) always names the same job and the same
 Step Functions execution: a duplicate event cannot start a second run.
 
@@ -134,18 +135,19 @@ def _plain(value: Any) -> Any:
 class JobTable:
     """The DynamoDB job table."""
 
-    def __init__(self, name: str, resource: Any = None) -> None:
+    def __init__(self, name: str, resource: Any = None, ttl_days: int | None = None) -> None:
         if resource is None:
             import boto3
 
             resource = boto3.resource("dynamodb")
         self.name = name
+        self.ttl_days = ttl_days
         self.table = resource.Table(name)
 
     def create(self, job: str, collection: str, params: JobParams) -> tuple[JobRecord, bool]:
         """Create a PENDING record; return ``(record, created)``, the existing record if the id is taken."""
         now = _now()
-        item = {
+        item: dict[str, Any] = {
             "id": job,
             "collection": collection,
             "status": "PENDING",
@@ -154,6 +156,9 @@ class JobTable:
             "created": now,
             "updated": now,
         }
+        if self.ttl_days:
+            # DynamoDB's time to live removes the record this long after creation.
+            item["expires_at"] = int(time.time()) + int(self.ttl_days) * 86400
         try:
             self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:

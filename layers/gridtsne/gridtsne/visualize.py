@@ -97,11 +97,13 @@ class Settings:
     embed_batch: int = 64
     max_megapixels: float = 80.0
     max_megabytes: float = 50.0
+    job_ttl_days: int = 0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read ``GRIDTSNE_BUCKET``, ``JOB_TABLE``, ``EVENT_BUS``, ``STATE_MACHINE_ARN``, ``URL_EXPIRES``,
-        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS`` and ``GRIDTSNE_MAX_MEGABYTES``."""
+        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES``
+        and ``JOB_TTL_DAYS``."""
         env = dict(os.environ) if env is None else env
         return cls(
             bucket=env.get("GRIDTSNE_BUCKET", ""),
@@ -113,6 +115,7 @@ class Settings:
             embed_batch=int(env.get("EMBED_BATCH", "64")),
             max_megapixels=float(env.get("GRIDTSNE_MAX_MEGAPIXELS", "80")),
             max_megabytes=float(env.get("GRIDTSNE_MAX_MEGABYTES", "50")),
+            job_ttl_days=int(env.get("JOB_TTL_DAYS", "0")),
         )
 
     def limits(self) -> Limits:
@@ -127,7 +130,7 @@ class Settings:
 
     def jobs(self, resource: Any = None) -> JobTable:
         """The job table."""
-        return JobTable(self.table, resource=resource)
+        return JobTable(self.table, resource=resource, ttl_days=self.job_ttl_days or None)
 
     def progress(self, job: str) -> JobProgress:
         """A progress callback that writes the stage to the job record."""
