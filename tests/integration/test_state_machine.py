@@ -21,7 +21,10 @@ from gridtsne.visualize import TransientError
 
 from tests.unit.serverless import png, put, upload_digits
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"),
+]
 
 N = 56
 

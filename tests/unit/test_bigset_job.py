@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from gridtsne.jobs import JobParams, JobTable
 from gridtsne.layout import check
 from gridtsne.local import LocalStack, load_module
@@ -12,6 +13,9 @@ from gridtsne.store import LocalStore, S3Store
 from gridtsne.vectors import list_inputs
 
 from tests.unit.serverless import ROOT, png, put
+
+#: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
 def test_container_entry_point_reads_and_writes_local_folders(stack: LocalStack, tmp_path: Path) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 from gridtsne.jobs import JobParams, JobTable, job_id
 from gridtsne.local import LocalStack, api_event
 
 from tests.unit.serverless import event, png, put
+
+#: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
 def call(stack: LocalStack, request: dict) -> tuple[int, dict]:

@@ -12,6 +12,9 @@ from gridtsne.vectors import list_inputs, load_collection
 
 from tests.unit.serverless import event, png, put, upload_digits
 
+#: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
 
 def shards(stack: LocalStack, collection: str) -> list[str]:
     return [

@@ -19,6 +19,9 @@ from PIL import Image
 
 from tests.unit.serverless import event, png, put, run_steps, upload_digits
 
+#: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
 
 @pytest.fixture(scope="module")
 def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dict:

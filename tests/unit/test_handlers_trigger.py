@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from gridtsne.jobs import JobTable
 from gridtsne.local import LocalStack
 
 from tests.unit.serverless import event, png, put
+
+#: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
 def executions(stack: LocalStack) -> list[dict]:
