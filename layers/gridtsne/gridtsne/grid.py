@@ -12,8 +12,6 @@ import math
 
 import numpy as np
 
-from gridtsne import lap
-
 
 def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
     """The (rows, cols) of a grid for ``n`` images: as given, one side given, or near-square.
@@ -83,6 +81,8 @@ def assign(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     above, multiscale with exact window refinement (:func:`gridtsne.lap.solve`: O(N) memory, within
     a fraction of a percent of the optimum on clustered t-SNE points).
     """
+    from gridtsne import lap  # here: the solver needs SciPy, which only the assigning stage ships with
+
     points, targets = _validated(points, targets)
     return lap.solve(points, targets)
 
