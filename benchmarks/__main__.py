@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import end_to_end
+from benchmarks import end_to_end, photos
 
 
 def main() -> None:
@@ -16,8 +16,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each method (medians are quoted)")
     parser.add_argument("--quick", action="store_true", help="skip the largest assignment case")
     args = parser.parse_args()
-    print(end_to_end.run(args.images, repeat=args.repeat), flush=True)
-    print(flush=True)
+    folders = args.images or [Path("samples/digits"), Path("samples/photos")]
+    if not args.images:
+        photos.write_patches(folders[1])
+    for folder in folders:
+        print(end_to_end.run(folder, repeat=args.repeat), flush=True)
+        print(flush=True)
     from benchmarks import assign
 
     assign.main(["--quick"] if args.quick else [])
