@@ -83,7 +83,6 @@ def assign(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """
     from gridtsne import lap  # here: the solver needs SciPy, which only the assigning stage ships with
 
-    points, targets = _validated(points, targets)
     return lap.solve(points, targets)
 
 
@@ -100,13 +99,3 @@ def total_cost(points: np.ndarray, targets: np.ndarray, idx: np.ndarray) -> floa
     """Σ‖points[i] − targets[idx[i]]‖², the objective :func:`assign` minimises."""
     diff = np.asarray(points, dtype=np.float64) - np.asarray(targets, dtype=np.float64)[idx]
     return float(np.einsum("ij,ij->", diff, diff))
-
-
-def _validated(points: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    p = np.asarray(points, dtype=np.float64)
-    t = np.asarray(targets, dtype=np.float64)
-    if p.ndim != 2 or p.shape[1] != 2 or t.shape != p.shape:
-        raise ValueError(f"points and targets must both have shape (N, 2); got {p.shape} and {t.shape}")
-    if not (np.isfinite(p).all() and np.isfinite(t).all()):
-        raise ValueError("points and targets must be finite (no NaN or infinity)")
-    return p, t
