@@ -309,6 +309,9 @@ class LocalStack:
             BigSetInstanceType="ml.g5.xlarge",
             BucketName=self.bucket,
             JobTableName=self.table,
+            # AWS: DISTRIBUTED with EXPRESS children; the emulator's interpreter runs Maps inline only.
+            EmbedMapMode="INLINE",
+            EmbedMapExecutionType="STANDARD",
         )
         return subs
 
