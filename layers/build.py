@@ -7,7 +7,7 @@ contents under ``/opt``):
   Lambda platform with ``pip install --target --platform ... --only-binary=:all:``, trimmed, then split by
   distribution into three layers so that no function carries what it never imports (all together they are
   ~280 MiB, over Lambda's 250 MiB): ``deps/build/layer/base`` (NumPy, Pillow, pydantic, Powertools, lapjv:
-  every function), ``.../onnx`` (ONNX Runtime: embedding) and ``.../science`` (SciPy, scikit-learn,
+  every function), ``.../onnx`` (ONNX Runtime: embedding) and ``.../science`` (SciPy, lap, scikit-learn,
   openTSNE: reduction and quality metrics). A distribution needed by two groups goes to ``base``.
 - ``gridtsne``: the library as ``python/gridtsne`` (with its ``.dist-info``, so ``importlib.metadata`` works).
 - ``model``: the ONNX model and its spec as ``model/efficientnet_lite0.{onnx,json}``, i.e.
@@ -75,7 +75,13 @@ TRIM_GLOBS = ("onnxruntime/capi/libonnxruntime.so.*",)
 #: File suffixes removed: type stubs, byte code, and C/C++/Cython sources and headers (compile time only).
 TRIM_SUFFIXES = (".pyi", ".pyc", ".pyx", ".pxd", ".pxi", ".h", ".c", ".cpp")
 #: Layer group of each top-level requirement (and of what only it pulls in); the rest go to ``base``.
-ROOT_GROUPS = {"onnxruntime": "onnx", "scipy": "science", "scikit-learn": "science", "opentsne": "science"}
+ROOT_GROUPS = {
+    "onnxruntime": "onnx",
+    "scipy": "science",
+    "lap": "science",
+    "scikit-learn": "science",
+    "opentsne": "science",
+}
 BASE_GROUP = "base"
 #: Distributions the Lambda Python runtime already provides (boto3 and what it pulls in): installed only
 #: because something requires them (the X-Ray SDK requires botocore, 30 MiB), removed from the layers.
