@@ -77,9 +77,10 @@ def solve(points: ArrayLike, targets: ArrayLike, *, window: int = 32, passes: in
     """Assign each point to one target, (near-)minimising Σ‖points[i] − targets[idx[i]]‖².
 
     Returns ``idx``, a permutation of ``range(N)``: ``idx[i]`` is the target of point ``i``. Exact for
-    N <= :data:`EXACT_MAX`; multiscale and refined by exact windows of ``window`` targets above (see
-    the module docstring). ``passes`` is the number of refinement sweeps at each scale (by default
-    more for small N, where they are cheap).
+    N <= :data:`EXACT_MAX`; multiscale and refined by exact windows of ``window`` targets above, then
+    polished by one exact sparse solve up to :data:`POLISH_MAX` (see the module docstring). ``passes``
+    is the number of refinement sweeps at each scale (by default more for small N, where they are
+    cheap).
     """
     p, t = validate(points, targets)
     if passes is None:
