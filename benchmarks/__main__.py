@@ -11,7 +11,7 @@ from benchmarks import end_to_end, photos
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument(
-        "--images", type=Path, default=Path("samples/digits"), help="folder of labelled images"
+        "--images", type=Path, action="append", help="folder of labelled images (default: digits and photos)"
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each method (medians are quoted)")
     parser.add_argument("--quick", action="store_true", help="skip the largest assignment case")
