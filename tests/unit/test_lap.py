@@ -175,3 +175,13 @@ def test_refuses_shape_mismatch(p_shape: tuple[int, ...], t_shape: tuple[int, ..
 def test_refuses_bad_parameters() -> None:
     with pytest.raises(ValueError, match="window"):
         lap.solve(np.zeros((3, 2)), np.zeros((3, 2)), window=1)
+
+
+@pytest.mark.parametrize(("n", "seed"), [(12000, 0), (16384, 0)])
+def test_brenier_gap_between_polish_and_large_scale(n: int, seed: int) -> None:
+    # Above POLISH_MAX the quality rests on the coarse levels (e.g. 1024 group centroids at
+    # N=16,384), which must be solved far better than the fine level: their errors move whole groups.
+    points, targets, optimal = brenier_instance(n, seed=seed)
+    idx = lap.solve(points, targets)
+    assert _is_permutation(idx, n)
+    assert total_cost(points, targets, idx) <= 1.005 * total_cost(points, targets, optimal)

@@ -14,9 +14,12 @@ multiscale above:
 3. *Refine.* Windows of about ``window`` neighbouring targets (square tiles in turn shifted by half
    a tile, so that every seam is inside some window) are re-solved exactly with the points that
    currently hold them. Every re-solve keeps or lowers the total cost.
-4. *Polish* (N <= ``POLISH_MAX``). One exact sparse solve (Jonker-Volgenant, ``lap.lapmod``) in which
-   each point may take any of the ``POLISH_K`` targets nearest its current one. This removes the
-   long cycles of one-cell shifts that no single window contains and that windows cannot reach.
+4. *Polish* (every level of at most ``POLISH_MAX``). One exact sparse solve (Jonker-Volgenant,
+   ``lap.lapmod``) in which each point may take any of the ``POLISH_K`` targets nearest its current
+   one. This removes the long cycles of one-cell shifts that no single window contains and that
+   windows cannot reach. Applied to the coarse problems too: an error there moves a whole group of
+   points, so it costs as much, relative to the total, at every N (without it N=16,384, whose
+   1024 centroids were only refined, was 1.6% above the optimum against 0.03% at 8192).
 
 Guarantees: the result is always a permutation; it is optimal when N <= ``EXACT_MAX``; up to
 ``POLISH_MAX`` it is optimal among all assignments that move each point only to one of the
@@ -24,9 +27,10 @@ Guarantees: the result is always a permutation; it is optimal when N <= ``EXACT_
 of the last sweep lowers the cost. No step raises the cost (none of this bounds the gap to the
 optimum). Memory is O(N); no N×N matrix is formed above ``EXACT_MAX``. Measured on clustered,
 t-SNE-like points against grid cells (``python -m benchmarks.assign``, optimum known by
-construction): 0.01–0.04% above the optimum at N=1024 to 6,000 (0.3 s at 4096); about 0.3% at
-65,536 and 0.6% at 1,048,576 (23 s, 0.6 GB on one core), where the sparse solve, superlinear from a
-cold start, would cost more than it saves.
+construction): 0.01–0.04% above the optimum at N=1024 to 8192 (0.3 s at 4096); 0.1–0.2% from
+12,000 to 32,768, about 0.05% at 65,536 and 0.15% at 1,048,576 (20 s, 0.6 GB on one core). The
+top-level sparse solve stops at ``POLISH_MAX``: superlinear from a cold start, it would cost more
+than it saves above.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ GROUP = 16
 """Points (and targets) per group when coarsening."""
 
 POLISH_MAX = 8192
-"""Up to this size the multiscale result is finished by one exact sparse solve (:func:`polish`)."""
+"""Levels up to this size (the whole problem, or its coarse problems) are finished by one exact
+sparse solve (:func:`polish`)."""
 
 POLISH_K = 9
 """Targets each point may move to in :func:`polish`: the nearest ones to its current target."""
@@ -77,20 +82,17 @@ def solve(points: ArrayLike, targets: ArrayLike, *, window: int = 32, passes: in
     """Assign each point to one target, (near-)minimising Σ‖points[i] − targets[idx[i]]‖².
 
     Returns ``idx``, a permutation of ``range(N)``: ``idx[i]`` is the target of point ``i``. Exact for
-    N <= :data:`EXACT_MAX`; multiscale and refined by exact windows of ``window`` targets above, then
-    polished by one exact sparse solve up to :data:`POLISH_MAX` (see the module docstring). ``passes``
-    is the number of refinement sweeps at each scale (by default more for small N, where they are
-    cheap).
+    N <= :data:`EXACT_MAX`; multiscale and refined by exact windows of ``window`` targets above, each
+    level of at most :data:`POLISH_MAX` polished by one exact sparse solve (see the module
+    docstring). ``passes`` is the number of refinement sweeps at each scale (by default more for
+    small N, where they are cheap).
     """
     p, t = validate(points, targets)
     if passes is None:
         passes = _default_passes(len(p))
     if window < 2 or passes < 0:
         raise ValueError("window must be at least 2 and passes non-negative")
-    idx = _solve(p, t, window, passes)
-    if EXACT_MAX < len(p) <= POLISH_MAX:
-        idx = polish(p, t, idx)
-    return idx
+    return _solve(p, t, window, passes)
 
 
 def exact(points: Coords, targets: Coords) -> Index:
@@ -196,8 +198,10 @@ def _solve(p: Coords, t: Coords, window: int, passes: int) -> Index:
     # Carry each point into its destination group's box, keeping its place within its own group.
     tiny = 1e-9 * np.maximum(t_spread[dest], 1e-300)
     proxy = t_mean[dest] + (p - p_mean[p_group]) * (t_spread[dest] / np.maximum(p_spread[p_group], tiny))
-    idx = _paired_solve(p, t, proxy)
-    return refine(p, t, idx, window=window, passes=passes)
+    idx = refine(p, t, _paired_solve(p, t, proxy), window=window, passes=passes)
+    if n <= POLISH_MAX:
+        idx = polish(p, t, idx)
+    return idx
 
 
 def _group_stats(x: Coords, label: Index, count: int) -> tuple[Coords, Coords]:
