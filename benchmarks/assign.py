@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 
 from benchmarks.measure import measured, median, table
 
-SIZES = (1024, 4096, 65536, 1048576)
+SIZES = (1024, 4096, 8192, 12000, 16384, 24576, 32768, 50000, 65536, 1048576)
 PEER_MAX = 4096
 SUBPROCESS_MIN = 1 << 20
 
