@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import re
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, layer_build
 
-
-def _build_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("layer_build", ROOT / "layers" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-build = _build_module()
+build = layer_build()
 
 
 @pytest.fixture(scope="module")
