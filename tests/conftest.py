@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gridtsne.samples import write_digits
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
 
 
 @pytest.fixture(scope="session")

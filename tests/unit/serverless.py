@@ -12,7 +12,8 @@ from gridtsne.local import LocalStack, object_created_event
 from gridtsne.samples import write_digits
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 EVENTS = ROOT / "events"
 
 
