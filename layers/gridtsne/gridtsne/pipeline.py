@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from gridtsne.embed import Embedded, Embedder, auto_input_size, embed_sources
 from gridtsne.grid import grid_shape, snap
@@ -20,14 +21,17 @@ from gridtsne.images import Limits, is_image_name, probe_size
 from gridtsne.layout import Layout
 from gridtsne.model import load_spec
 from gridtsne.reduce import ReduceParams, reduce
-from gridtsne.render import encode, mosaic, parse_colour, scatter
+from gridtsne.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
 from gridtsne.store import Store
+from gridtsne.tiles import PyramidInfo, build_pyramid
 from gridtsne.viewer import viewer_html
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
 
 OUTPUTS = ("layout.json", "mosaic.jpg", "viewer.html", "scatter.png")
+#: Folder of the deep-zoom tiles, next to the outputs, for grids too big for one mosaic picture.
+TILES = "tiles/"
 
 
 @dataclass(frozen=True)
@@ -138,17 +142,58 @@ def render_outputs(
     background: str = "#000000",
     mosaic_url: str = "mosaic.jpg",
     original_urls: Mapping[str, str] | None = None,
+    write_tiles: Callable[[str, bytes], None] | None = None,
+    max_side: int = MOSAIC_MAX_SIDE,
 ) -> dict[str, bytes]:
-    """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``."""
+    """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
+
+    A grid wider or taller than ``max_side`` pixels gets a ``mosaic.jpg`` overview of at most that
+    size; with ``write_tiles`` it also gets a deep-zoom tile pyramid at full resolution, written as
+    ``write_tiles("tiles/<level>/<col>_<row>.jpg", data)`` and shown by the viewer.
+    """
     start = time.perf_counter()
-    picture = mosaic(thumbnails, layout.cells, layout.rows, layout.cols, background=parse_colour(background))
+    colour = parse_colour(background)
+    tile = thumbnails.shape[1] if len(thumbnails) else layout.tile
+    longest = max(layout.rows, layout.cols)
+    pyramid = None
+    overview = thumbnails
+    if longest * tile > max_side:
+        overview = shrink(thumbnails, max(1, max_side // longest))
+        if write_tiles is not None:
+            pyramid = _pyramid(layout, thumbnails, colour, write_tiles)
+    picture = mosaic(overview, layout.cells, layout.rows, layout.cols, background=colour)
     pictures = {
         "mosaic.jpg": encode(picture, "JPEG"),
-        "scatter.png": encode(scatter(layout.points, thumbnails), "PNG"),
+        "scatter.png": encode(scatter(layout.points, overview), "PNG"),
     }
     layout.timings["render"] = time.perf_counter() - start
-    viewer = viewer_html(layout.to_dict(), mosaic_url, original_urls=original_urls)
+    viewer = viewer_html(layout.to_dict(), mosaic_url, original_urls=original_urls, tiles=pyramid)
     return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
+
+
+def _pyramid(
+    layout: Layout,
+    thumbnails: np.ndarray,
+    background: tuple[int, int, int],
+    write: Callable[[str, bytes], None],
+) -> PyramidInfo:
+    """Write the full-resolution tile pyramid of the mosaic, cell by cell (never the whole picture)."""
+    index = np.full((layout.rows, layout.cols), -1, dtype=np.int64)
+    index[layout.cells[:, 0], layout.cells[:, 1]] = np.arange(len(layout.cells))
+
+    def thumb_for_cell(row: int, col: int) -> Image.Image | None:
+        i = int(index[row, col])
+        return Image.fromarray(thumbnails[i]) if i >= 0 else None
+
+    return build_pyramid(
+        thumb_for_cell,
+        layout.rows,
+        layout.cols,
+        thumbnails.shape[1],
+        lambda path, data: write(TILES + path, data),
+        url_prefix=TILES,
+        background=background,
+    )
 
 
 def run(
@@ -211,7 +256,11 @@ def write_outputs(
     if progress:
         progress("render", 0, 1)
     files = render_outputs(
-        result.layout, result.thumbnails, background=params.background, original_urls=original_urls
+        result.layout,
+        result.thumbnails,
+        background=params.background,
+        original_urls=original_urls,
+        write_tiles=lambda path, data: out.write(prefix + path, data),
     )
     for name, data in files.items():
         out.write(prefix + name, data)

@@ -9,6 +9,8 @@ from PIL import Image, ImageDraw
 
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
 MAX_JPEG_SIDE = 65_500
+#: The longest side of ``mosaic.jpg``; bigger grids get an overview at this size (and a tile pyramid).
+MOSAIC_MAX_SIDE = 16_384
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
@@ -42,6 +44,16 @@ def mosaic(
     if n:
         blocks[cells[:, 0], cells[:, 1]] = thumbnails
     return Image.fromarray(canvas)
+
+
+def shrink(thumbnails: np.ndarray, side: int) -> np.ndarray:
+    """The (N, t, t, 3) ``thumbnails`` resized to ``side`` × ``side`` pixels each."""
+    if len(thumbnails) == 0 or thumbnails.shape[1] == side:
+        return thumbnails
+    out = np.empty((len(thumbnails), side, side, 3), dtype=np.uint8)
+    for i, pixels in enumerate(thumbnails):
+        out[i] = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BOX))
+    return out
 
 
 def scatter(

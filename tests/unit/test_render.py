@@ -1,0 +1,64 @@
+"""Rendering: the mosaic puts every thumbnail in its cell; big grids get an overview and a tile pyramid."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import numpy as np
+from gridtsne.grid import cell_targets
+from gridtsne.layout import Layout
+from gridtsne.pipeline import render_outputs
+from gridtsne.render import mosaic
+from PIL import Image
+
+
+def coloured_thumbnails(n: int, tile: int) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    colours = rng.integers(0, 256, (n, 3), dtype=np.uint8)
+    return np.broadcast_to(colours[:, None, None, :], (n, tile, tile, 3)).copy()
+
+
+def test_mosaic_places_each_thumbnail_in_its_cell() -> None:
+    thumbs = coloured_thumbnails(7, 8)
+    cells = cell_targets(7, 3, 3)
+    pixels = np.asarray(mosaic(thumbs, cells, 3, 3, background=(1, 2, 3)))
+    assert pixels.shape == (24, 24, 3)
+    for (row, col), thumb in zip(cells, thumbs, strict=True):
+        assert (pixels[row * 8 : row * 8 + 8, col * 8 : col * 8 + 8] == thumb).all()
+    holes = {(r, c) for r in range(3) for c in range(3)} - {tuple(c) for c in cells}
+    for row, col in holes:
+        assert (pixels[row * 8, col * 8] == (1, 2, 3)).all()
+
+
+def test_a_big_grid_gets_an_overview_and_a_pyramid() -> None:
+    n, rows, cols, tile = 90, 10, 9, 64
+    thumbs = coloured_thumbnails(n, tile)
+    cells = cell_targets(n, rows, cols)
+    layout = Layout(rows, cols, tile, [f"{i}.png" for i in range(n)], cells, np.zeros((n, 2)))
+    written: dict[str, bytes] = {}
+    files = render_outputs(layout, thumbs, write_tiles=written.__setitem__, max_side=320)
+    overview = Image.open(io.BytesIO(files["mosaic.jpg"]))
+    assert max(overview.size) <= 320
+    assert written and all(re.fullmatch(r"tiles/\d+/\d+_\d+\.jpg", path) for path in written)
+    finest = max(int(path.split("/")[1]) for path in written)
+    first = Image.open(io.BytesIO(written[f"tiles/{finest}/0_0.jpg"]))
+    assert first.size == (256, 256)  # full resolution: 4 × 4 cells of 64 px
+    r, c = cells[0]
+    assert (r, c) == (0, 0)
+    assert np.abs(np.asarray(first, dtype=int)[10, 10] - thumbs[0, 0, 0]).max() < 12
+    page = files["viewer.html"].decode()
+    assert '"mosaic":null,"tiles":{"width":576,"height":640,' in page
+    assert '"url":"tiles/{level}/{col}_{row}.jpg"' in page
+    assert json.loads(files["layout.json"])["grid"] == {"rows": 10, "cols": 9, "tile": 64}
+
+
+def test_a_small_grid_has_no_pyramid() -> None:
+    thumbs = coloured_thumbnails(4, 16)
+    cells = cell_targets(4, 2, 2)
+    layout = Layout(2, 2, 16, list("abcd"), cells, np.zeros((4, 2)))
+    written: dict[str, bytes] = {}
+    files = render_outputs(layout, thumbs, write_tiles=written.__setitem__)
+    assert written == {}
+    assert Image.open(io.BytesIO(files["mosaic.jpg"])).size == (32, 32)
