@@ -50,7 +50,7 @@ def viewer_html(
     Parameters
     ----------
     layout
-        The ``layout.json`` contract (DESIGN §3) or an object with ``to_dict()`` giving it.
+        The ``layout.json`` contract (:mod:`gridtsne.layout`) or an object with ``to_dict()`` giving it.
     mosaic_url
         URL of the mosaic picture (relative to the page, or absolute such as a presigned URL). It must
         cover the whole grid; any resolution works. Ignored when ``tiles`` is given (may be empty).
