@@ -1,10 +1,13 @@
 """gridtsne: lay out a pile of images on a regular grid so that similar images sit next to each other.
 
-Stages, one module each: :mod:`~gridtsne.images` (decode), :mod:`~gridtsne.embed` (ONNX Runtime),
-:mod:`~gridtsne.reduce` (PCA + openTSNE), :mod:`~gridtsne.grid` (grid shape and assignment),
-:mod:`~gridtsne.render` and :mod:`~gridtsne.viewer` (pictures and the HTML viewer), :mod:`~gridtsne.layout`
-(the ``layout.json`` contract), :mod:`~gridtsne.quality` (metrics), :mod:`~gridtsne.store` (S3 or a folder),
-:mod:`~gridtsne.pipeline` (the stages end to end) and :mod:`~gridtsne.cli`.
+Stages, one module each: :mod:`~gridtsne.images` (decode), :mod:`~gridtsne.embed` (ONNX Runtime, with
+:mod:`~gridtsne.model` for the model's spec), :mod:`~gridtsne.reduce` (PCA + openTSNE), :mod:`~gridtsne.grid`
+(grid shape and assignment, solved by :mod:`~gridtsne.lap`), :mod:`~gridtsne.render`, :mod:`~gridtsne.viewer`
+and :mod:`~gridtsne.tiles` (pictures, the HTML viewer, deep-zoom tiles), :mod:`~gridtsne.layout` (the
+``layout.json`` contract) and :mod:`~gridtsne.quality` (metrics). :mod:`~gridtsne.pipeline` chains them over a
+:mod:`~gridtsne.store` (S3 or a folder) for :mod:`~gridtsne.cli`. The serverless application's steps are
+:mod:`~gridtsne.visualize`, with :mod:`~gridtsne.vectors` (vector shards) and :mod:`~gridtsne.jobs` (job
+records); :mod:`~gridtsne.local` runs it on an embedded AWS emulator.
 """
 
 from importlib.metadata import PackageNotFoundError, version
