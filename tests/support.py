@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -20,3 +21,9 @@ def layer_build() -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
+    """Run ``gridtsne`` in a fresh process with ``args``; output captured as text, exit status not checked."""
+    command = [sys.executable, "-m", "gridtsne.cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)

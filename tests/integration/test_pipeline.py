@@ -17,6 +17,8 @@ from gridtsne.samples import label_of
 from gridtsne.store import LocalStore
 from PIL import Image
 
+from tests.support import run_cli
+
 
 @pytest.fixture(scope="module")
 def digits_result(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, np.ndarray]:
@@ -115,12 +117,7 @@ def write_bad_corpus(root: Path) -> dict[str, str]:
 
 def test_bad_inputs_are_skipped_with_their_reason(tmp_path: Path) -> None:
     expected = write_bad_corpus(tmp_path / "in")
-    proc = subprocess.run(
-        [sys.executable, "-m", "gridtsne.cli", "run", str(tmp_path / "in"), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_cli("run", tmp_path / "in", "--out", tmp_path / "out")
     assert proc.returncode == 0, proc.stderr
     layout = json.loads((tmp_path / "out" / "layout.json").read_text())
     check(layout, list(expected))
@@ -137,21 +134,7 @@ def test_same_input_and_seed_give_the_same_layout(small_digits_dir: Path, tmp_pa
     layouts = []
     for attempt in range(2):
         out = tmp_path / str(attempt)
-        code = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "gridtsne.cli",
-                "run",
-                str(small_digits_dir),
-                "--out",
-                str(out),
-                "--seed",
-                "7",
-            ],
-            capture_output=True,
-            check=False,
-        ).returncode
+        code = run_cli("run", small_digits_dir, "--out", out, "--seed", 7).returncode
         assert code == 0
         layout = json.loads((out / "layout.json").read_text())
         layout.pop("timings")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from gridtsne.cli import main
+
+from tests.support import run_cli
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,34 +45,14 @@ def test_a_grid_too_small_fails(
 def test_a_folder_without_images_fails_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("no pictures here")
-    proc = subprocess.run(
-        [sys.executable, "-m", "gridtsne.cli", "run", str(tmp_path / "in"), "--out", str(tmp_path / "out")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_cli("run", tmp_path / "in", "--out", tmp_path / "out")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == "gridtsne: failed: no usable images among 1 files"
 
 
 def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gridtsne.cli",
-            "run",
-            str(small_digits_dir),
-            "--out",
-            str(out),
-            "--grid",
-            "10x12",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = run_cli("run", small_digits_dir, "--out", out, "--grid", "10x12")
     assert proc.returncode == 0, proc.stderr
     assert {p.name for p in out.iterdir()} >= {"layout.json", "mosaic.jpg", "viewer.html", "scatter.png"}
     layout = json.loads((out / "layout.json").read_text())
