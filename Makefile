@@ -10,11 +10,11 @@ SAMPLES := samples/digits
 
 venv: $(VENV)/.installed $(MODEL)
 
-$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/build.txt layers/gridtsne/pyproject.toml
+$(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/build.txt layers/gridtsne/pyproject.toml dev/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -r requirements/build.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e layers/gridtsne
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e layers/gridtsne -e dev
 	touch $@
 
 model: $(MODEL)

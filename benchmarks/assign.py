@@ -1,4 +1,4 @@
-"""Grid assignment at scale: ``gridtsne.lap.solve`` against dense solvers and FLAS.
+"""Grid assignment at scale: ``gridtsne.core.lap.solve`` against dense solvers and FLAS.
 
 Instances are clustered, t-SNE-like clouds whose optimal assignment is known by construction
 (Brenier): targets are the cells of a square grid and ``points = ∇φ(targets)`` for the convex
@@ -28,8 +28,8 @@ from typing import Any
 
 import lapjv
 import numpy as np
-from gridtsne import lap
-from gridtsne.grid import cell_targets, grid_shape
+from gridtsne.core import lap
+from gridtsne.core.assign import cell_targets, grid_shape
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
@@ -189,7 +189,7 @@ def run(quick: bool = False, repeat: int = 3) -> list[Row]:
             rows.append(_case_in_subprocess(n))
             continue
         ours, (points, targets, idx) = _run_case(
-            "gridtsne.lap", lap.solve, n, repeat if n <= PEER_MAX else 1, False
+            "gridtsne.core.lap", lap.solve, n, repeat if n <= PEER_MAX else 1, False
         )
         rows.append(ours)
         if n > PEER_MAX:
@@ -235,8 +235,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.case:
-        row, _ = _run_case("gridtsne.lap", lap.solve, args.case, 1, None)
-        row["method"] = "gridtsne.lap (own process; peak = whole-process RSS)"
+        row, _ = _run_case("gridtsne.core.lap", lap.solve, args.case, 1, None)
+        row["method"] = "gridtsne.core.lap (own process; peak = whole-process RSS)"
         row["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(row))
         return

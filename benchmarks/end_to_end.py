@@ -14,14 +14,14 @@ from pathlib import Path
 
 import lapjv
 import numpy as np
-from gridtsne.embed import Embedder
-from gridtsne.grid import cell_targets, grid_shape
-from gridtsne.layout import Layout
-from gridtsne.model import load_spec
+from gridtsne.core.assign import cell_targets, grid_shape
+from gridtsne.core.embed import Embedder
+from gridtsne.core.model import load_spec
+from gridtsne.core.quality import dpq, knn_label_accuracy
+from gridtsne.output.layout import Layout
 from gridtsne.pipeline import Params, assign_stage, embed_stage, list_inputs, reduce_stage, render_outputs
-from gridtsne.quality import dpq, knn_label_accuracy
-from gridtsne.samples import label_of
 from gridtsne.store import LocalStore
+from gridtsne_dev.samples import label_of
 from openTSNE import TSNE
 from PIL import Image
 from sklearn.decomposition import PCA
@@ -84,7 +84,7 @@ def seed_method(folder: Path, keys: list[str], tile: int = 64, seed: int = 0) ->
 def our_method(folder: Path, params: Params) -> tuple[Run, Embedder]:
     """gridtsne's stages, exactly as the pipeline chains them."""
     store = LocalStore(folder)
-    keys, _ = list_inputs(store)
+    keys = list_inputs(store).keys
     run = Run()
     with measured() as run.stages["embed"]:
         embedded, embedder = embed_stage(store, keys, params)
@@ -127,7 +127,7 @@ def quality(run: Run, reference: dict[str, np.ndarray]) -> tuple[float, float, f
 def run(folder: Path, repeat: int = 3, params: Params | None = None) -> str:
     """Benchmark ours against the seed's method on ``folder``; return the report."""
     params = params or Params()
-    keys, _ = list_inputs(LocalStore(folder))
+    keys = list_inputs(LocalStore(folder)).keys
     seeds: list[Run] = []
     ours: list[Run] = []
     embedder: Embedder | None = None

@@ -11,7 +11,7 @@ contents under ``/opt``):
   openTSNE: reduction and quality metrics). A distribution needed by two groups goes to ``base``.
 - ``gridtsne``: the library as ``python/gridtsne`` (with its ``.dist-info``, so ``importlib.metadata`` works).
 - ``model``: the ONNX model and its spec as ``model/efficientnet_lite0.{onnx,json}``, i.e.
-  ``/opt/model/efficientnet_lite0.onnx`` on Lambda, the first place ``gridtsne.model`` looks.
+  ``/opt/model/efficientnet_lite0.onnx`` on Lambda, the first place ``gridtsne.core.model`` looks.
 
 Why Lambda ``python3.12`` and not ``python3.11``: the 3.11 runtime runs on Amazon Linux 2 (glibc 2.26), and
 onnxruntime has published no wheel for glibc < 2.27 since 1.16 (which predates NumPy 2); openTSNE 1.0.4 needs

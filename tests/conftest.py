@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gridtsne.samples import write_digits
+from gridtsne_dev.samples import write_digits
 
 from tests.support import ROOT
 

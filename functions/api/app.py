@@ -21,9 +21,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne import visualize
-from gridtsne.jobs import COLLECTION_PATTERN, JobParams, JobRecord, Progress
-from gridtsne.vectors import upload_prefix
+from gridtsne.aws import steps as visualize
+from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, Progress
+from gridtsne.aws.vectors import upload_prefix
 from pydantic import BaseModel, ConfigDict, Field
 
 logger = Logger()

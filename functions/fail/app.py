@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne import visualize
+from gridtsne.aws import steps as visualize
 
 logger = Logger()
 tracer = Tracer()

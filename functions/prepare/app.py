@@ -11,8 +11,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne import visualize
-from gridtsne.jobs import JobParams
+from gridtsne.aws import steps as visualize
+from gridtsne.aws.job import JobParams
 
 logger = Logger()
 tracer = Tracer()

@@ -8,7 +8,7 @@ URLs and originals), ``JOB_TABLE`` (progress), ``GRIDTSNE_JOB_ID``.
 
 The local stack calls :func:`processing_handler` in-process with the same CreateProcessingJob request,
 reading and writing the bucket directly. Both run the library's stages through
-:func:`gridtsne.visualize.run_job`; nothing here re-implements a stage.
+:func:`gridtsne.aws.steps.run_job`; nothing here re-implements a stage.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gridtsne import visualize
-from gridtsne.jobs import JobTable
+from gridtsne.aws import steps as visualize
+from gridtsne.aws.job import JobTable
 from gridtsne.store import LocalStore, S3Store, Store
 
 

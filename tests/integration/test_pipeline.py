@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gridtsne.layout import check
+from gridtsne.core.quality import dpq, knn_label_accuracy
+from gridtsne.output.layout import check
 from gridtsne.pipeline import Params, list_inputs, run, write_outputs
-from gridtsne.quality import dpq, knn_label_accuracy
-from gridtsne.samples import label_of
 from gridtsne.store import LocalStore
+from gridtsne_dev.samples import label_of
 from PIL import Image
 
 from tests.support import run_cli
@@ -33,7 +33,7 @@ def digits_result(digits_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.mark.slow
 def test_digits_every_image_placed_once(digits_result: tuple[dict, np.ndarray], digits_dir: Path) -> None:
     layout, _ = digits_result
-    keys, _ = list_inputs(LocalStore(digits_dir))
+    keys = list_inputs(LocalStore(digits_dir)).keys
     assert len(keys) == 1797
     check(layout, keys)
     assert len(layout["images"]) + len(layout["duplicates"]) == 1797

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from gridtsne.jobs import JobTable
-from gridtsne.layout import check
-from gridtsne.local import LocalStack
+from gridtsne.aws.job import JobTable
+from gridtsne.aws.steps import TransientError
+from gridtsne.aws.vectors import load_collection
+from gridtsne.output.layout import check
+from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne.vectors import list_inputs, load_collection
-from gridtsne.visualize import TransientError
+from gridtsne_dev.stack import LocalStack
 
 from tests.unit.serverless import png, put, upload_digits
 
@@ -69,7 +70,7 @@ def test_small_set_end_to_end(stack: LocalStack, digits: list[dict]) -> None:
     assert fetched["image"].content[:2] == b"\xff\xd8"
     assert fetched["scatter"].content[:4] == b"\x89PNG"
     layout = fetched["layout"].json()
-    check(layout, [o.key for o in list_inputs(S3Store(stack.bucket), "digits")])
+    check(layout, [o.key for o in list_inputs(S3Store(stack.bucket), "uploads/digits/").images])
     assert len(layout["images"]) == N and layout["grid"]["tile"] == 32
     viewer = fetched["viewer"].text
     first_original = layout["images"][0]["key"]
@@ -98,7 +99,7 @@ def test_duplicate_events_make_one_execution_and_one_vector_set(
     # time, in other batches), and the same request twice.
     assert stack.deliver(digits[:20], via_queue=True) == {"delivered": 20, "failed": 0}
     assert vector_files() == before
-    collected = load_collection(store, "digits", list_inputs(store, "digits"))
+    collected = load_collection(store, "digits", list_inputs(store, "uploads/digits/").images)
     assert len(collected.keys) == N and not collected.duplicates and not collected.missing
     first = start(stack, "digits", params={"tile": 32, "perplexity": 15}, client_token="twice")
     second = start(stack, "digits", params={"tile": 32, "perplexity": 15}, client_token="twice")

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gridtsne.tiles import build_pyramid, write_to_dir
-from gridtsne.viewer import local_url, viewer_html
+from gridtsne.output.tiles import build_pyramid, write_to_dir
+from gridtsne.output.viewer import local_url, viewer_html
 from PIL import Image, ImageDraw
 
 CHROMIUM = Path("/usr/bin/chromium")

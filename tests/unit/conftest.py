@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gridtsne.local import LocalStack
+from gridtsne_dev.stack import LocalStack
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gridtsne.local import LocalStack, object_created_event
-from gridtsne.samples import write_digits
+from gridtsne_dev.samples import write_digits
+from gridtsne_dev.stack import LocalStack, object_created_event
 from PIL import Image
 
 from tests.support import ROOT

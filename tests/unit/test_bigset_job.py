@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from gridtsne.jobs import JobParams, JobTable
-from gridtsne.layout import check
-from gridtsne.local import LocalStack, load_module
+from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.output.layout import check
+from gridtsne.pipeline import list_inputs
 from gridtsne.store import LocalStore, S3Store
-from gridtsne.vectors import list_inputs
+from gridtsne_dev.stack import LocalStack, load_module
 
 from tests.unit.serverless import ROOT, png, put
 
@@ -60,7 +60,7 @@ def test_container_entry_point_reads_and_writes_local_folders(stack: LocalStack,
         "viewer.html",
     ]
     layout = json.loads((out / "layout.json").read_text())
-    check(layout, [o.key for o in list_inputs(bucket, "sage")])
+    check(layout, [o.key for o in list_inputs(bucket, "uploads/sage/").images])
     # Nothing was written to the bucket: SageMaker uploads the output folder itself.
     assert not bucket.exists(f"visualizations/{job}/layout.json")
     # Links in the viewer are presigned bucket URLs, not container paths.

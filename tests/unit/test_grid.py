@@ -7,7 +7,7 @@ import itertools
 import lapjv
 import numpy as np
 import pytest
-from gridtsne.grid import assign, cell_targets, grid_shape, parse_grid, snap, total_cost
+from gridtsne.core.assign import assign, cell_targets, grid_shape, parse_grid, snap, total_cost
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import time
 
 import pytest
 import requests
-from gridtsne.jobs import JobParams, JobTable, job_id
-from gridtsne.local import LocalStack, api_event
+from gridtsne.aws.job import JobParams, JobTable, job_id
+from gridtsne_dev.stack import LocalStack, api_event
 
 from tests.unit.serverless import event, png, put
 

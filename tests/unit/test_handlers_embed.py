@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from gridtsne.local import LocalStack, sqs_event
+from gridtsne.aws.vectors import load_collection
+from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne.vectors import list_inputs, load_collection
+from gridtsne_dev.stack import LocalStack, sqs_event
 
 from tests.unit.serverless import event, png, put, upload_digits
 
@@ -40,7 +41,7 @@ def test_sqs_batch_with_url_encoded_keys(stack: LocalStack) -> None:
     response = stack.shim.invoke("embed", batch)
     assert response == {"batchItemFailures": []}
     store = S3Store(stack.bucket)
-    collected = load_collection(store, "demo", list_inputs(store, "demo"))
+    collected = load_collection(store, "demo", list_inputs(store, "uploads/demo/").images)
     # The space came through decoded: the stored key is the real object key.
     assert "uploads/demo/holiday photo (1).png" in collected.keys
     assert "uploads/demo/cats/tabby.jpg" in collected.keys
@@ -62,7 +63,7 @@ def test_bad_messages_are_reported_alone(stack: LocalStack, tmp_path: Path) -> N
     response = stack.shim.invoke("embed", sqs_event(messages, "gridtsne-uploads"))
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "other"]
     store = S3Store(stack.bucket)
-    assert len(load_collection(store, "partial", list_inputs(store, "partial")).keys) == 3
+    assert len(load_collection(store, "partial", list_inputs(store, "uploads/partial/").images).keys) == 3
 
 
 def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
@@ -79,8 +80,11 @@ def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
     ]
     assert stack.shim.invoke("embed", sqs_event(messages, "q")) == {"batchItemFailures": []}
     store = S3Store(stack.bucket)
-    inputs = list_inputs(store, "mixed")
+    listed = list_inputs(store, "uploads/mixed/")
+    inputs = listed.images
     assert "uploads/mixed/_visualize.json" not in {o.key for o in inputs}
+    # The one input rule: a name that is not an image's is skipped by name, never read.
+    assert listed.skipped == [{"key": "uploads/mixed/notes.txt", "reason": "not an image file"}]
     collected = load_collection(store, "mixed", inputs)
     assert len(collected.keys) == 1
     assert collected.duplicates == [
@@ -90,8 +94,8 @@ def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
         "uploads/mixed/copy of red.png",
     }
     reasons = {s["key"]: s["reason"] for s in collected.skipped}
-    assert set(reasons) == {"uploads/mixed/broken.jpg", "uploads/mixed/notes.txt"}
-    assert all(reasons.values())
+    assert list(reasons) == ["uploads/mixed/broken.jpg"]
+    assert reasons["uploads/mixed/broken.jpg"].startswith("corrupt image")
     # A later identical upload under a new key reuses the stored vector: no new shard file.
     before = shards(stack, "mixed")
     again = put(stack, "uploads/mixed/red again.png", red)
@@ -99,7 +103,7 @@ def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
         "embed", sqs_event([{"MessageId": "x", "ReceiptHandle": "x", "Body": json.dumps(again)}], "q")
     ) == {"batchItemFailures": []}
     assert shards(stack, "mixed") == before
-    collected = load_collection(store, "mixed", list_inputs(store, "mixed"))
+    collected = load_collection(store, "mixed", list_inputs(store, "uploads/mixed/").images)
     assert len(collected.keys) == 1 and len(collected.duplicates) == 2
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from gridtsne.jobs import JobParams, JobTable
-from gridtsne.layout import check
-from gridtsne.local import LocalStack
+from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.output.layout import check
+from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne.vectors import list_inputs
+from gridtsne_dev.stack import LocalStack
 from PIL import Image
 
 from tests.unit.serverless import event, png, put, run_steps, upload_digits
@@ -28,7 +28,7 @@ def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dic
     """A 14-file collection (12 digits, one copy, one corrupt file) run through every step."""
     tmp = tmp_path_factory.mktemp("steps")
     upload_digits(stack, tmp, "steps", 12)
-    first = S3Store(stack.bucket).read(list_inputs(S3Store(stack.bucket), "steps")[0].key)
+    first = S3Store(stack.bucket).read(list_inputs(S3Store(stack.bucket), "uploads/steps/").images[0].key)
     put(stack, "uploads/steps/zz copy.png", first)
     put(stack, "uploads/steps/zz corrupt.png", b"\x89PNG\r\n\x1a\n broken")
     job = "steps-0123456789abcdef0123456789abcdef"
@@ -59,7 +59,7 @@ def test_render_writes_every_output(stack: LocalStack, finished: dict) -> None:
     rendered = finished["rendered"]
     assert (rendered["count"], rendered["skipped"], rendered["duplicates"]) == (12, 1, 1)
     layout = json.loads(store.read(rendered["outputs"]["layout"]))
-    check(layout, [o.key for o in list_inputs(store, "steps")])
+    check(layout, [o.key for o in list_inputs(store, "uploads/steps/").images])
     assert layout["grid"]["tile"] == 32
     assert layout["skipped"][0]["key"] == "uploads/steps/zz corrupt.png"
     assert layout["duplicates"][0]["key"] == "uploads/steps/zz copy.png"

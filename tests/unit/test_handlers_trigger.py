@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from gridtsne.jobs import JobTable
-from gridtsne.local import LocalStack
+from gridtsne.aws.job import JobTable
+from gridtsne_dev.stack import LocalStack
 
 from tests.unit.serverless import event, png, put
 

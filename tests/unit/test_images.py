@@ -8,7 +8,7 @@ import zlib
 
 import numpy as np
 import pytest
-from gridtsne.images import ImageError, Limits, decode, probe_size
+from gridtsne.core.images import ImageError, Limits, decode, probe_size
 from PIL import Image
 
 

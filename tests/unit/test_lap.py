@@ -5,8 +5,8 @@ from __future__ import annotations
 import lapjv
 import numpy as np
 import pytest
-from gridtsne import lap
-from gridtsne.grid import cell_targets
+from gridtsne.core import lap
+from gridtsne.core.assign import cell_targets
 
 from benchmarks.assign import brenier_instance, total_cost
 

@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from gridtsne.embed import Embedder
-from gridtsne.model import load_spec
+from gridtsne.core.embed import Embedder
+from gridtsne.core.model import load_spec
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
@@ -39,7 +39,7 @@ def test_metadata_describes_the_model() -> None:
     assert meta["output"]["dim"] == 1280
     assert meta["input"]["size"] == 224
     assert spec.scale == pytest.approx(1 / 127.5) and spec.offset == -1.0 and spec.mean is None
-    from gridtsne.model import file_sha256
+    from gridtsne.core.model import file_sha256
 
     assert meta["sha256"] == file_sha256(spec.path)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gridtsne.grid import snap
-from gridtsne.quality import dpq, knn_label_accuracy
+from gridtsne.core.assign import snap
+from gridtsne.core.quality import dpq, knn_label_accuracy
 from vc_flas.metrics import distance_preservation_quality
 
 

@@ -7,10 +7,10 @@ import json
 import re
 
 import numpy as np
-from gridtsne.grid import cell_targets
-from gridtsne.layout import Layout
+from gridtsne.core.assign import cell_targets
+from gridtsne.output.layout import Layout
+from gridtsne.output.render import mosaic
 from gridtsne.pipeline import render_outputs
-from gridtsne.render import mosaic
 from PIL import Image
 
 

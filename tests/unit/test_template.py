@@ -190,7 +190,7 @@ def test_job_table_is_on_demand_with_recovery_and_ttl(template: dict[str, Any]) 
 
 
 def test_settings_environment_names_match_the_library(template: dict[str, Any]) -> None:
-    from gridtsne.visualize import Settings
+    from gridtsne.aws.steps import Settings
 
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     documented = Settings.from_env.__doc__ or ""

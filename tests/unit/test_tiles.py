@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gridtsne.tiles import PyramidInfo, build_pyramid, pyramid_geometry, write_to_dir
+from gridtsne.output.tiles import PyramidInfo, build_pyramid, pyramid_geometry, write_to_dir
 from PIL import Image
 
 
@@ -203,7 +203,7 @@ def test_memory_stays_bounded_for_a_big_grid() -> None:
         """
         import resource, sys
         from PIL import Image
-        from gridtsne.tiles import build_pyramid
+        from gridtsne.output.tiles import build_pyramid
 
         palette = [Image.effect_noise((64, 64), 40 + 10 * i).convert("RGB") for i in range(8)]
         sizes = []

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
-from gridtsne.tiles import pyramid_geometry
-from gridtsne.viewer import LISTED, embed_json, local_url, safe_url, viewer_html
+from gridtsne.output.tiles import pyramid_geometry
+from gridtsne.output.viewer import LISTED, embed_json, local_url, safe_url, viewer_html
 
 HOSTILE = "</script><script>alert(1)</script>.png"
 WEIRD = ["<!--x.png", "a\u2028b.png", "tab\there.png", "quote\"'&amp;.png", "ünï çødé/图像.jpg"]

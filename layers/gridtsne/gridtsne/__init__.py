@@ -1,13 +1,17 @@
 """gridtsne: lay out a pile of images on a regular grid so that similar images sit next to each other.
 
-Stages, one module each: :mod:`~gridtsne.images` (decode), :mod:`~gridtsne.embed` (ONNX Runtime, with
-:mod:`~gridtsne.model` for the model's spec), :mod:`~gridtsne.reduce` (PCA + openTSNE), :mod:`~gridtsne.grid`
-(grid shape and assignment, solved by :mod:`~gridtsne.lap`), :mod:`~gridtsne.render`, :mod:`~gridtsne.viewer`
-and :mod:`~gridtsne.tiles` (pictures, the HTML viewer, deep-zoom tiles), :mod:`~gridtsne.layout` (the
-``layout.json`` contract) and :mod:`~gridtsne.quality` (metrics). :mod:`~gridtsne.pipeline` chains them over a
-:mod:`~gridtsne.store` (S3 or a folder) for :mod:`~gridtsne.cli`. The serverless application's steps are
-:mod:`~gridtsne.visualize`, with :mod:`~gridtsne.vectors` (vector shards) and :mod:`~gridtsne.jobs` (job
-records); :mod:`~gridtsne.local` runs it on an embedded AWS emulator.
+Data flows one way: pictures -> vectors -> 2-D points -> cells -> pictures again. The package's folders are
+its layers, each using only those above it in this list:
+
+- :mod:`gridtsne.core`: the algorithms (decode, input rule, model spec, embed, reduce, assign + LAP solver,
+  quality); no storage, no AWS.
+- :mod:`gridtsne.output`: what a run produces (``layout.json``, mosaic and scatter, tile pyramid, viewer).
+- :mod:`gridtsne.store` (a folder or a bucket behind one interface) and :mod:`gridtsne.pipeline` (the
+  stages end to end over a store), with :mod:`gridtsne.cli` on top: ``gridtsne run``.
+- :mod:`gridtsne.aws`: the serverless application's settings, events, vector shards, job record and table,
+  and the state machine's steps, called by the thin handlers in ``functions/`` and the big-set job.
+
+:mod:`gridtsne.grid` is the public entry point of the assignment alone (``from gridtsne.grid import assign``).
 """
 
 from importlib.metadata import PackageNotFoundError, version

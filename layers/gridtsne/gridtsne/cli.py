@@ -1,7 +1,9 @@
 """The ``gridtsne`` command line.
 
-``gridtsne run DIR --out OUT`` lays out the images of a folder; ``gridtsne samples digits DIR`` writes the
-sample images. Exit status: 0 done, 1 failed (one line says why), 2 bad usage.
+``gridtsne run DIR --out OUT`` lays out the images of a folder. Other packages add subcommands through the
+``gridtsne.commands`` entry-point group: the development tools (``dev/``) add ``gridtsne local`` (the
+serverless application on an embedded AWS emulator) and ``gridtsne samples``. Exit status: 0 done, 1 failed
+(one line says why), 2 bad usage.
 """
 
 from __future__ import annotations
@@ -12,18 +14,20 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from importlib.metadata import version
+from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
-from gridtsne import local
-from gridtsne.grid import parse_grid
+from gridtsne.core.assign import parse_grid
+from gridtsne.core.reduce import ReduceParams
+from gridtsne.output.render import parse_colour
 from gridtsne.pipeline import Params, run, write_outputs
-from gridtsne.reduce import ReduceParams
-from gridtsne.render import parse_colour
-from gridtsne.samples import write_digits
 from gridtsne.store import LocalStore
+
+#: Entry-point group of extra subcommands: each is ``register(subparsers)``, adding a parser whose defaults
+#: set ``handler``, a function of the parsed arguments returning the exit status.
+COMMANDS = "gridtsne.commands"
 
 
 class UsageError(Exception):
@@ -79,12 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--background", default="#000000", help="mosaic background colour (default: #000000)")
     run_p.add_argument("--keep-duplicates", action="store_true", help="place identical files every time")
 
-    samples_p = sub.add_parser("samples", help="write sample images")
-    samples_p.add_argument("name", choices=["digits"], help="which sample set")
-    samples_p.add_argument("dir", type=Path, help="folder to write to")
-
-    local_p = sub.add_parser("local", help="run the serverless application on an embedded AWS emulator")
-    local.add_arguments(local_p)
+    run_p.set_defaults(handler=command_run)
+    for entry in entry_points(group=COMMANDS):
+        entry.load()(sub)
     return parser
 
 
@@ -154,15 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "run":
-            return command_run(args)
-        if args.command == "local":
-            return local.run_demo(args)
-        if args.command == "samples":
-            paths = write_digits(args.dir)
-            print(f"wrote {len(paths)} images to {args.dir}", file=sys.stderr)
-            return 0
-        parser.error(f"unknown command {args.command}")
+        status: int = args.handler(args)
+        return status
     except UsageError as exc:
         parser.print_usage(sys.stderr)
         print(f"gridtsne: error: {exc}", file=sys.stderr)
@@ -173,7 +167,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"gridtsne: failed: {exc}", file=sys.stderr)
         return 1
-    return 0
 
 
 def _relative_url(target: Path, start: Path) -> str:

@@ -15,16 +15,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from gridtsne.embed import Embedded, Embedder, auto_input_size, embed_sources
-from gridtsne.grid import grid_shape, snap
-from gridtsne.images import Limits, is_image_name, probe_size
-from gridtsne.layout import Layout
-from gridtsne.model import load_spec
-from gridtsne.reduce import ReduceParams, reduce
-from gridtsne.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
-from gridtsne.store import Store
-from gridtsne.tiles import PyramidInfo, build_pyramid
-from gridtsne.viewer import viewer_html
+from gridtsne.core.assign import grid_shape, snap
+from gridtsne.core.embed import Embedded, Embedder, auto_input_size, embed_sources
+from gridtsne.core.images import Limits, probe_size
+from gridtsne.core.inputs import NOT_AN_IMAGE, Kind, kind_of
+from gridtsne.core.model import load_spec
+from gridtsne.core.reduce import ReduceParams, reduce
+from gridtsne.output.layout import Layout
+from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
+from gridtsne.output.tiles import PyramidInfo, build_pyramid
+from gridtsne.output.viewer import viewer_html
+from gridtsne.store import ObjectInfo, Store
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
@@ -87,18 +88,43 @@ class Timer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-def list_inputs(store: Store, prefix: str = "") -> tuple[list[str], list[dict[str, str]]]:
-    """Split the files under ``prefix`` into image keys and skipped non-image files (hidden files ignored)."""
-    images: list[str] = []
+@dataclass
+class Inputs:
+    """A collection's files by :func:`~gridtsne.core.inputs.kind_of`: images, and files skipped by name."""
+
+    images: list[ObjectInfo]
+    skipped: list[dict[str, str]]
+
+    @property
+    def keys(self) -> list[str]:
+        """The images' keys, in key order."""
+        return [info.key for info in self.images]
+
+
+def list_inputs(store: Store, prefix: str = "") -> Inputs:
+    """The inputs under ``prefix``, classified by the one input rule (keys relative to ``prefix``).
+
+    Parameters
+    ----------
+    store
+        Where the collection lives.
+    prefix
+        The collection's root in ``store`` (``""`` for a folder, ``uploads/<name>/`` in the bucket).
+
+    Returns
+    -------
+    Inputs
+        The images and the files skipped by name, with their full keys; ignored files are left out.
+    """
+    images: list[ObjectInfo] = []
     skipped: list[dict[str, str]] = []
     for info in store.list(prefix):
-        if any(part.startswith(".") for part in info.key.split("/")):
-            continue
-        if is_image_name(info.key):
-            images.append(info.key)
-        else:
-            skipped.append({"key": info.key, "reason": "not an image file"})
-    return images, skipped
+        kind = kind_of(info.key[len(prefix) :])
+        if kind is Kind.IMAGE:
+            images.append(info)
+        elif kind is Kind.SKIPPED:
+            skipped.append({"key": info.key, "reason": NOT_AN_IMAGE})
+    return Inputs(images, skipped)
 
 
 def embed_stage(
@@ -206,7 +232,8 @@ def run(
     """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails."""
     params = params or Params()
     timer = Timer()
-    keys, not_images = list_inputs(store, prefix)
+    inputs = list_inputs(store, prefix)
+    keys, not_images = inputs.keys, inputs.skipped
     with timer.stage("embed"):
         embedded, embedder = embed_stage(store, keys, params, progress)
     if not embedded.keys:

@@ -18,8 +18,8 @@ from itertools import islice
 import numpy as np
 from PIL import Image
 
-from gridtsne.images import ImageError, Limits, decode, square
-from gridtsne.model import ModelSpec
+from gridtsne.core.images import ImageError, Limits, decode, square
+from gridtsne.core.model import ModelSpec
 
 #: A named input: its key and a function returning its bytes.
 Source = tuple[str, Callable[[], bytes]]

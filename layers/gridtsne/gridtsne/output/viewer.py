@@ -2,7 +2,7 @@
 
 Pan (drag, Shift+arrows), zoom (wheel, pinch, + / − buttons, fit), hover a tile to see its key,
 click it to open the original, search keys by substring. The page makes no requests but the
-mosaic (or the tiles of a deep-zoom pyramid, see :mod:`gridtsne.tiles`) and the originals the user
+mosaic (or the tiles of a deep-zoom pyramid, see :mod:`gridtsne.output.tiles`) and the originals the user
 opens; its Content-Security-Policy forbids everything else.
 
 The layout is embedded compactly (keys, cells, original URLs, a summary of skipped and duplicate
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit
 
-from gridtsne.tiles import PyramidInfo
+from gridtsne.output.tiles import PyramidInfo
 
 #: How many skipped / duplicate inputs the page lists by name (the counts are always exact).
 LISTED = 500
@@ -32,7 +32,7 @@ _PLACEHOLDER = re.compile(r"@(TITLE|CSS|JS|DATA)@")
 
 @runtime_checkable
 class SupportsToDict(Protocol):
-    """A layout object that can give its JSON contract (such as :class:`gridtsne.layout.Layout`)."""
+    """A layout object that can give its JSON contract (such as :class:`gridtsne.output.layout.Layout`)."""
 
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -50,7 +50,7 @@ def viewer_html(
     Parameters
     ----------
     layout
-        The ``layout.json`` contract (:mod:`gridtsne.layout`) or an object with ``to_dict()`` giving it.
+        The ``layout.json`` contract (:mod:`~gridtsne.output.layout`), or an object whose ``to_dict()`` is.
     mosaic_url
         URL of the mosaic picture (relative to the page, or absolute such as a presigned URL). It must
         cover the whole grid; any resolution works. Ignored when ``tiles`` is given (may be empty).
@@ -59,7 +59,7 @@ def viewer_html(
         linked; URLs with a scheme other than http(s)/file are dropped. Relative paths must be
         URL-encoded (see :func:`local_url`).
     tiles
-        A deep-zoom pyramid (:class:`gridtsne.tiles.PyramidInfo` or its ``to_dict()``) to show instead
+        A deep-zoom pyramid (:class:`gridtsne.output.tiles.PyramidInfo` or its ``to_dict()``) to show instead
         of one mosaic picture; its URL template is resolved relative to the page.
     title
         Page title.

@@ -133,7 +133,7 @@ def build_pyramid(
     Returns
     -------
     PyramidInfo
-        The geometry and URL template, to hand to :func:`gridtsne.viewer.viewer_html`.
+        The geometry and URL template, to hand to :func:`gridtsne.output.viewer.viewer_html`.
     """
     info = pyramid_geometry(
         rows, cols, tile_px, tile_size=tile_size, url_prefix=url_prefix, image_format=image_format

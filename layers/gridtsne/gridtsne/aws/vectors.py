@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.embed import Embedder, content_hash, embed_sources
-from gridtsne.images import Limits
+from gridtsne.core.embed import Embedder, content_hash, embed_sources
+from gridtsne.core.images import Limits
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
@@ -56,11 +56,6 @@ def upload_prefix(collection: str) -> str:
 def collection_prefix(collection: str) -> str:
     """Where a collection's vectors live."""
     return f"vectors/{collection}/"
-
-
-def is_control_key(key: str) -> bool:
-    """Keys under ``uploads/`` that are not inputs: names starting with ``_`` or ``.`` (_visualize.json)."""
-    return key.rsplit("/", 1)[-1].startswith(("_", "."))
 
 
 def shard_id(objects: Iterable[ObjectInfo]) -> str:
@@ -204,11 +199,6 @@ def scan(store: Store, collection: str, workers: int = 16) -> dict[tuple[str, st
             if pair not in index or ("hash" in entry and "hash" not in index[pair]):
                 index[pair] = entry
     return index
-
-
-def list_inputs(store: Store, collection: str) -> list[ObjectInfo]:
-    """The collection's uploaded inputs (control files such as ``_visualize.json`` left out)."""
-    return [o for o in store.list(upload_prefix(collection)) if not is_control_key(o.key)]
 
 
 def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> list[ObjectInfo]:

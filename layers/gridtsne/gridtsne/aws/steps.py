@@ -25,9 +25,7 @@ from urllib.parse import unquote_plus
 
 import numpy as np
 
-from gridtsne.embed import Embedder
-from gridtsne.images import ImageError, Limits, decode, square
-from gridtsne.jobs import (
+from gridtsne.aws.job import (
     COLLECTION_PATTERN,
     OUTPUT_NAMES,
     JobParams,
@@ -37,21 +35,23 @@ from gridtsne.jobs import (
     job_prefix,
     publish_event,
 )
-from gridtsne.layout import Layout
-from gridtsne.model import load_spec
-from gridtsne.pipeline import Params, assign_stage, reduce_stage, render_outputs
-from gridtsne.reduce import ReduceParams
-from gridtsne.store import NotFoundError, ObjectInfo, S3Store, Store
-from gridtsne.vectors import (
+from gridtsne.aws.vectors import (
     Collected,
     ShardResult,
     embed_objects,
-    is_control_key,
-    list_inputs,
     load_collection,
     scan,
+    upload_prefix,
 )
-from gridtsne.vectors import missing as missing_inputs
+from gridtsne.aws.vectors import missing as missing_inputs
+from gridtsne.core.embed import Embedder
+from gridtsne.core.images import ImageError, Limits, decode, square
+from gridtsne.core.inputs import Kind, kind_of
+from gridtsne.core.model import load_spec
+from gridtsne.core.reduce import ReduceParams
+from gridtsne.output.layout import Layout
+from gridtsne.pipeline import Params, assign_stage, list_inputs, reduce_stage, render_outputs
+from gridtsne.store import NotFoundError, ObjectInfo, S3Store, Store
 
 __all__ = [
     "NoImagesError",
@@ -207,7 +207,7 @@ def embed_uploads(
     groups: dict[str, list[ObjectInfo]] = {}
     for obj in objects:
         collection = collection_of(obj.key)
-        if collection is not None and not is_control_key(obj.key):
+        if collection is not None and kind_of(obj.key[len(upload_prefix(collection)) :]) is Kind.IMAGE:
             groups.setdefault(collection, []).append(obj)
     results = {}
     for collection, group in sorted(groups.items()):
@@ -234,8 +234,9 @@ def prepare(
     threshold: int = 4096,
 ) -> dict[str, Any]:
     """Snapshot the collection's inputs into ``inputs.json`` and batch those still missing vectors."""
-    inputs = list_inputs(store, collection)
-    if not inputs:
+    found = list_inputs(store, upload_prefix(collection))
+    inputs = found.images
+    if not inputs and not found.skipped:
         raise NoImagesError(f"no files under uploads/{collection}/")
     todo = missing_inputs(inputs, scan(store, collection))
     batches = [todo[i : i + batch] for i in range(0, len(todo), max(1, batch))]
@@ -245,6 +246,7 @@ def prepare(
         "collection": collection,
         "params": params.model_dump(),
         "inputs": [[o.key, o.etag] for o in inputs],
+        "skipped": found.skipped,
         "batches": [[[o.key, o.etag] for o in b] for b in batches],
     }
     store.write(key, json.dumps(doc).encode(), "application/json")
@@ -275,6 +277,7 @@ def embed_batch(
 def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any], Collected]:
     doc = _read_json(store, job_prefix(job) + INPUTS)
     collected = load_collection(store, doc["collection"], _objects(doc["inputs"]), with_thumbs=with_thumbs)
+    collected.skipped = [*doc.get("skipped", []), *collected.skipped]
     if collected.missing:
         raise TransientError(
             f"{len(collected.missing)} inputs have no vectors yet, e.g. {collected.missing[:3]}"

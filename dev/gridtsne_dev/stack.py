@@ -53,7 +53,7 @@ def repository_root() -> Path:
     """The checkout holding ``functions/``, ``statemachine/`` and ``jobs/`` (``$GRIDTSNE_ROOT`` overrides)."""
     if env := os.environ.get("GRIDTSNE_ROOT"):
         return Path(env)
-    for candidate in (Path(__file__).resolve().parents[3], Path.cwd()):
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):
         if (candidate / "statemachine" / "visualize.asl.json").is_file():
             return candidate
     raise FileNotFoundError("cannot find the repository (statemachine/visualize.asl.json); set GRIDTSNE_ROOT")
@@ -478,7 +478,7 @@ class LocalStack:
 
     def download(self, job: str, out: Path) -> list[Path]:
         """Copy ``visualizations/<id>/`` outputs into ``out``."""
-        from gridtsne.jobs import OUTPUT_NAMES, job_prefix
+        from gridtsne.aws.job import OUTPUT_NAMES, job_prefix
 
         s3 = self.client("s3")
         out.mkdir(parents=True, exist_ok=True)
@@ -599,7 +599,7 @@ def _sample_images(images: Path | None, limit: int | None, tmp: Path) -> Path:
     default = Path("samples/digits")
     if default.is_dir() and any(default.rglob("*.png")):
         return default
-    from gridtsne.samples import write_digits
+    from gridtsne_dev.samples import write_digits
 
     write_digits(tmp / "digits", limit=limit)
     return tmp / "digits"
@@ -619,7 +619,7 @@ def run_demo(args: argparse.Namespace, say: Callable[[str], None] | None = None)
     stack = LocalStack(big_set_threshold=args.big_set_threshold, url_expires=args.expires, endpoint=endpoint)
     params: dict[str, Any] = {"tile": args.tile, "perplexity": args.perplexity, "seed": args.seed}
     if args.grid:
-        from gridtsne.grid import parse_grid
+        from gridtsne.core.assign import parse_grid
 
         rows, cols = parse_grid(args.grid)
         params.update({k: v for k, v in (("rows", rows), ("cols", cols)) if v})
@@ -680,7 +680,7 @@ def _serve_forever() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``gridtsne local`` (and ``python -m gridtsne.local``)."""
+    """Entry point of ``gridtsne local`` (and ``python -m gridtsne_dev.stack``)."""
     parser = argparse.ArgumentParser(prog="gridtsne local", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     return run_demo(parser.parse_args(argv))

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.embed import cpu_count
+from gridtsne.core.embed import cpu_count
 
 #: Below this many points t-SNE is skipped: PCA alone places them.
 MIN_TSNE_POINTS = 4

@@ -1,0 +1,4 @@
+"""What a run produces: :mod:`~gridtsne.output.layout` (the ``layout.json`` contract),
+:mod:`~gridtsne.output.render` (mosaic and scatter), :mod:`~gridtsne.output.tiles` (deep-zoom pyramid) and
+:mod:`~gridtsne.output.viewer` (the HTML page, from ``templates/``).
+"""
