@@ -24,6 +24,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         (["run", "{dir}", "--out", "{out}", "--grid", "banana"], "RxC"),
         (["run", "{dir}/missing", "--out", "{out}"], "not a folder"),
         (["run", "{dir}", "--out", "{out}", "--tile", "0"], "--tile"),
+        (["run", "{dir}", "--out", "{out}", "--background", "#12345"], "not a colour: '#12345'"),
         (["run", "{dir}", "--out", "{out}", "--model", "{dir}/nope.onnx"], "model file not found"),
     ],
 )

@@ -7,9 +7,10 @@ import json
 import re
 
 import numpy as np
+import pytest
 from gridtsne.core.assign import cell_targets
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import mosaic
+from gridtsne.output.render import mosaic, parse_colour
 from gridtsne.pipeline import render_outputs
 from PIL import Image
 
@@ -62,3 +63,19 @@ def test_a_small_grid_has_no_pyramid() -> None:
     files = render_outputs(layout, thumbs, write_tiles=written.__setitem__)
     assert written == {}
     assert Image.open(io.BytesIO(files["mosaic.jpg"])).size == (32, 32)
+
+
+@pytest.mark.parametrize(
+    ("text", "rgb"),
+    [("#102030", (16, 32, 48)), (" 102030 ", (16, 32, 48)), ("#fff", (255, 255, 255)), ("navy", (0, 0, 128))],
+)
+def test_parse_colour_reads_hex_and_names(text: str, rgb: tuple[int, int, int]) -> None:
+    assert parse_colour(text) == rgb
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("#12345", "not a colour"), ("#ff000080", "opaque"), ("", "not a")]
+)
+def test_parse_colour_refuses_what_is_not_an_opaque_colour(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_colour(text)

@@ -8,7 +8,6 @@ conventions (224 px, RGB, mean/std normalisation, first input and output) are as
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -95,12 +94,3 @@ def load_spec(path: Path | str | None = None) -> ModelSpec:
         source=meta.get("source"),
         extra={k: v for k, v in meta.items() if k not in {"input", "output"}},
     )
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import string
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
 MAX_JPEG_SIDE = 65_500
@@ -14,14 +15,29 @@ MOSAIC_MAX_SIDE = 16_384
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
-    """``#rrggbb`` (or ``rrggbb``) as an RGB triple."""
-    value = text.strip().lstrip("#")
-    if len(value) != 6:
-        raise ValueError(f"colour must look like #rrggbb, got {text!r}")
+    """Read an opaque colour as an RGB triple.
+
+    Parameters
+    ----------
+    text
+        Anything :func:`PIL.ImageColor.getrgb` reads (``#rrggbb``, ``#rgb``, ``rgb(r, g, b)``, a CSS
+        colour name), or ``rrggbb`` without the ``#``.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` is not a colour, or is not opaque (a JPEG mosaic has no transparency).
+    """
+    value = text.strip()
+    if len(value) == 6 and all(char in string.hexdigits for char in value):
+        value = "#" + value
     try:
-        return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
+        colour = ImageColor.getrgb(value)
     except ValueError:
-        raise ValueError(f"colour must look like #rrggbb, got {text!r}") from None
+        raise ValueError(f"not a colour: {text!r} (use #rrggbb or a CSS colour name)") from None
+    if len(colour) == 4 and colour[3] != 255:
+        raise ValueError(f"the colour must be opaque, got {text!r}")
+    return colour[0], colour[1], colour[2]
 
 
 def mosaic(
