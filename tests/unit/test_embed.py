@@ -1,0 +1,110 @@
+"""Embedding: the automatic input size, duplicates (first key kept), skipped files and thumbnails."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from gridtsne.core.embed import Embedded, Embedder, Source, auto_input_size, embed_sources
+from gridtsne.core.model import ModelSpec, load_spec
+from PIL import Image
+
+
+def picture(seed: int, side: int = 48) -> bytes:
+    """A PNG of random blocks: different seeds give clearly different images."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
+    image = Image.fromarray(blocks).resize((side, side), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def sources(files: dict[str, bytes], order: list[str]) -> list[Source]:
+    def reader(data: bytes) -> Callable[[], bytes]:
+        return lambda: data
+
+    return [(key, reader(files[key])) for key in order]
+
+
+@pytest.fixture(scope="module")
+def spec() -> ModelSpec:
+    return load_spec()
+
+
+@pytest.fixture(scope="module")
+def embedder(spec: ModelSpec) -> Embedder:
+    return Embedder(spec, threads=1, batch_size=2, size=64)
+
+
+def test_auto_input_size_follows_the_median_within_bounds(spec: ModelSpec) -> None:
+    assert (spec.size, spec.multiple_of) == (224, 32)
+    assert auto_input_size([], spec) == 224  # nothing known: the model's own size
+    assert auto_input_size([100], spec) == 128  # 1.25 × 100 = 125, up to the multiple of 32
+    assert auto_input_size([10, 100, 1000], spec) == 128  # the median, not the mean (370)
+    assert auto_input_size([10, 12], spec) == 64  # never below 64
+    assert auto_input_size([4000, 3000], spec) == 224  # never above the model's size
+    for side in range(40, 200, 7):
+        size = auto_input_size([side], spec)
+        assert size % 32 == 0 and 64 <= size <= 224
+        assert size >= min(224, 1.25 * side) and size - 32 < max(64, 1.25 * side)  # the smallest that fits
+    bigger = dataclasses.replace(spec, size=512, multiple_of=64)
+    assert auto_input_size([300], bigger) == 384  # 375, up to the model's multiple of 64
+
+
+def test_the_first_identical_file_in_input_order_is_kept(embedder: Embedder) -> None:
+    files = {"a.png": picture(1), "b.png": picture(2), "c.png": picture(1), "d.png": picture(1)}
+    for order in (["a.png", "b.png", "c.png", "d.png"], ["d.png", "b.png", "a.png", "c.png"]):
+        done = embed_sources(sources(files, order), embedder)
+        first = order[0]
+        later = [key for key in order[1:] if files[key] == files[first]]
+        assert done.keys == [first, "b.png"]
+        assert done.duplicates == [{"key": key, "same_as": first} for key in later]
+        assert len(done.vectors) == 2 and done.hashes[0] != done.hashes[1]
+
+
+def test_keep_duplicates_places_every_copy(embedder: Embedder) -> None:
+    files = {"a.png": picture(1), "b.png": picture(2), "c.png": picture(1)}
+    done = embed_sources(sources(files, ["a.png", "b.png", "c.png"]), embedder, keep_duplicates=True)
+    assert done.keys == ["a.png", "b.png", "c.png"] and done.duplicates == []
+    assert np.array_equal(done.vectors[0], done.vectors[2])
+    assert not np.allclose(done.vectors[0], done.vectors[1])
+
+
+def test_vectors_follow_their_keys_across_batches(embedder: Embedder) -> None:
+    files = {f"{i}.png": picture(i) for i in range(5)}
+    forward = embed_sources(sources(files, sorted(files)), embedder)
+    backward = embed_sources(sources(files, sorted(files, reverse=True)), embedder)
+    assert backward.keys == forward.keys[::-1]
+    np.testing.assert_allclose(backward.vectors, forward.vectors[::-1], rtol=1e-4, atol=1e-4)
+
+
+def test_unusable_files_are_skipped_with_their_reason(embedder: Embedder) -> None:
+    def broken() -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    files = {"good.png": picture(3), "empty.png": b"", "text.png": b"hello, not a picture"}
+    found = [*sources(files, ["good.png", "empty.png", "text.png"]), ("locked.png", broken)]
+    done = embed_sources(found, embedder)
+    assert done.keys == ["good.png"]
+    reasons = {s["key"]: s["reason"] for s in done.skipped}
+    assert reasons == {
+        "empty.png": "empty file",
+        "text.png": "not an image (unknown format)",
+        "locked.png": "unreadable (Permission denied)",
+    }
+
+
+def test_thumbnails_are_kept_only_with_a_tile(embedder: Embedder) -> None:
+    red = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(red, "PNG")
+    files = {"red.png": red.getvalue(), "other.png": picture(4)}
+    order = ["red.png", "other.png"]
+    without: Embedded = embed_sources(sources(files, order), embedder)
+    assert without.thumbnails is None
+    with_tile = embed_sources(sources(files, order), embedder, tile=16)
+    assert with_tile.thumbnails is not None and with_tile.thumbnails.shape == (2, 16, 16, 3)
+    assert (with_tile.thumbnails[0] == (200, 10, 10)).all()

@@ -1,0 +1,105 @@
+"""The 2-D reduction: every N works, small sets skip t-SNE, the perplexity is capped, runs are seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import openTSNE
+import pytest
+from gridtsne.core.reduce import (
+    AUTO_PCA_DIMS,
+    AUTO_PCA_MAX_POINTS,
+    ReduceParams,
+    effective_perplexity,
+    pca_dims_for,
+    reduce,
+)
+
+QUICK = ReduceParams(perplexity=5, early_exaggeration_iter=50, n_iter=50, n_jobs=1)
+
+
+def clusters(n: int, d: int = 16, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 10, (3, d))
+    return centres[np.arange(n) % 3] + rng.normal(0, 1, (n, d))
+
+
+def pairwise(x: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(x[:, None] - x[None], axis=-1)
+
+
+@pytest.fixture
+def no_tsne(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any use of t-SNE fail."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("t-SNE was used")
+
+    monkeypatch.setattr(openTSNE, "TSNE", refuse)
+
+
+def test_no_points_and_one_point(no_tsne: None) -> None:
+    assert reduce(np.zeros((0, 8))).shape == (0, 2)
+    assert reduce(np.ones((1, 8))).tolist() == [[0.0, 0.0]]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_two_or_three_points_are_placed_by_pca_alone(n: int, no_tsne: None) -> None:
+    vectors = clusters(n)
+    points = reduce(vectors, QUICK)
+    assert points.shape == (n, 2) and points.dtype == np.float64
+    # Two or three points lie in a plane: projecting on it keeps every distance.
+    np.testing.assert_allclose(pairwise(points), pairwise(vectors), rtol=1e-4)
+
+
+def test_four_points_run_tsne(no_tsne: None) -> None:
+    with pytest.raises(AssertionError, match="t-SNE was used"):
+        reduce(clusters(4), QUICK)
+
+
+def test_four_points_and_more_give_finite_distinct_points() -> None:
+    for n in (4, 30):
+        points = reduce(clusters(n), QUICK)
+        assert points.shape == (n, 2) and np.isfinite(points).all()
+        assert len({tuple(p) for p in points.round(6)}) == n
+
+
+def test_clusters_stay_apart() -> None:
+    points = reduce(clusters(60), QUICK)
+    labels = np.arange(60) % 3
+    within = np.mean([pairwise(points[labels == k]).mean() for k in range(3)])
+    assert within < 0.5 * pairwise(points).mean()
+
+
+def test_perplexity_is_capped_for_small_sets() -> None:
+    assert effective_perplexity(1000, 30) == 30
+    assert effective_perplexity(31, 30) == 10  # 3 × perplexity must stay below n
+    assert effective_perplexity(10, 30) == 3
+    assert effective_perplexity(4, 30) == 1
+    assert effective_perplexity(2, 30) == 1  # never below 1
+
+
+def test_pca_dims() -> None:
+    assert pca_dims_for(100, 1280, 20) == 20  # as given
+    assert pca_dims_for(AUTO_PCA_MAX_POINTS, 1280, None) == 1280  # small sets keep every dimension
+    assert pca_dims_for(AUTO_PCA_MAX_POINTS + 1, 1280, None) == AUTO_PCA_DIMS
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_vectors_are_refused(bad: float) -> None:
+    vectors = clusters(10)
+    vectors[3, 5] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        reduce(vectors, QUICK)
+
+
+def test_vectors_must_be_a_matrix() -> None:
+    with pytest.raises(ValueError, match="2-D array"):
+        reduce(np.zeros(5), QUICK)
+
+
+def test_the_seed_makes_runs_repeatable() -> None:
+    vectors = clusters(40)
+    first = reduce(vectors, QUICK)
+    np.testing.assert_array_equal(reduce(vectors, QUICK), first)
+    other = reduce(vectors, ReduceParams(**{**QUICK.describe(), "seed": 1}))
+    assert not np.allclose(other, first)
