@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 import requests
 from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.core.images import decode, square
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
 from gridtsne_dev.stack import LocalStack
 from PIL import Image
 
-from tests.unit.serverless import event, png, put, run_steps, upload_digits
+from tests.unit.serverless import event, put, run_steps, upload_digits
 
 #: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -121,11 +122,27 @@ def test_prepare_of_an_empty_collection_raises(stack: LocalStack) -> None:
 
 
 def test_larger_tiles_are_cut_from_the_originals(stack: LocalStack) -> None:
-    put(stack, "uploads/big/red.png", png((230, 0, 0), size=200))
-    put(stack, "uploads/big/blue.png", png((0, 0, 230), size=200))
+    """Tiles above the stored 64 px thumbnails come from the originals: 2 px patterns survive a 128 px
+    tile but average to flat grey in a 64 px thumbnail, so an upscaled thumbnail cannot show them."""
+    yy, xx = np.mgrid[:256, :256] // 2
+    patterns = {"checks.png": (yy + xx) % 2 * 255, "stripes.png": yy % 2 * 255}
+    originals = {}
+    for name, pattern in patterns.items():
+        buffer = io.BytesIO()
+        Image.fromarray(pattern.astype(np.uint8)).convert("RGB").save(buffer, "PNG")
+        originals[name] = buffer.getvalue()
+        put(stack, f"uploads/big/{name}", originals[name])
     JobTable(stack.table).create("big-job", "big", JobParams(tile=128))
     state = run_steps(stack, "big-job", "big", {"tile": 128})
-    mosaic = Image.open(io.BytesIO(S3Store(stack.bucket).read(state["rendered"]["outputs"]["image"])))
-    assert mosaic.size[0] % 128 == 0 and mosaic.size[1] % 128 == 0
-    colours = {mosaic.getpixel((64, 64)), mosaic.getpixel((mosaic.size[0] - 64, mosaic.size[1] - 64))}
-    assert any(c[0] > 200 for c in colours if isinstance(c, tuple))
+    store = S3Store(stack.bucket)
+    mosaic = np.asarray(Image.open(io.BytesIO(store.read(state["rendered"]["outputs"]["image"]))), float)
+    layout = json.loads(store.read(state["rendered"]["outputs"]["layout"]))
+    assert layout["grid"]["tile"] == 128 and len(layout["images"]) == 2
+    for image in layout["images"]:
+        data = originals[image["key"].rsplit("/", 1)[-1]]
+        top, left = image["row"] * 128, image["col"] * 128
+        tile = mosaic[top : top + 128, left : left + 128]
+        cut = np.asarray(square(decode(data), 128), float)
+        upscaled = np.asarray(square(decode(data), 64).resize((128, 128), Image.Resampling.LANCZOS), float)
+        assert upscaled.std() < 8 < 20 < cut.std()  # a thumbnail cannot hold the pattern
+        assert np.abs(tile - cut).mean() < 8 < 20 < np.abs(tile - upscaled).mean()
