@@ -1,4 +1,4 @@
-"""``python -m benchmarks``: the end-to-end comparison, then the assignment solvers."""
+"""``python -m benchmarks``: the end-to-end comparison, the assignment solvers, then tile pyramids."""
 
 from __future__ import annotations
 
@@ -22,9 +22,11 @@ def main() -> None:
     for folder in folders:
         print(end_to_end.run(folder, repeat=args.repeat), flush=True)
         print(flush=True)
-    from benchmarks import assign
+    from benchmarks import assign, tiles
 
     assign.main(["--quick"] if args.quick else [])
+    print(flush=True)
+    tiles.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":
