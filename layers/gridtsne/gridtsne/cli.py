@@ -3,7 +3,7 @@
 ``gridtsne run DIR --out OUT`` lays out the images of a folder. Other packages add subcommands through the
 ``gridtsne.commands`` entry-point group: the development tools (``dev/``) add ``gridtsne local`` (the
 serverless application on an embedded AWS emulator) and ``gridtsne samples``. Exit status: 0 done, 1 failed
-(one line says why), 2 bad usage.
+(one line says why), 2 bad usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ class UsageError(Exception):
 
 
 class ProgressBar:
-    """One progress line per stage on a terminal (plain lines when not a terminal)."""
+    """A :data:`~gridtsne.pipeline.StageProgress`: one progress line per stage on a terminal.
+
+    Not on a terminal, it writes one plain line when each stage finishes.
+    """
 
     def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
         self.stream = stream
@@ -46,6 +49,7 @@ class ProgressBar:
         self.last_draw = 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Show that ``done`` of ``total`` items of ``stage`` are done (redrawn at most every 0.1 s)."""
         now = time.perf_counter()
         if stage != self.stage:
             self.stage, self.started = stage, now
@@ -90,7 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def params_from_args(args: argparse.Namespace) -> Params:
-    """Validate the ``run`` arguments into :class:`Params` (raises :class:`UsageError`)."""
+    """Validate the ``run`` arguments into :class:`Params`.
+
+    Raises
+    ------
+    UsageError
+        When an argument is malformed or out of range, the folder is missing or the model file is.
+    """
     try:
         rows, cols = parse_grid(args.grid) if args.grid else (None, None)
         parse_colour(args.background)
@@ -151,7 +161,7 @@ def summary(layout: dict[str, object], out: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``gridtsne`` console script."""
+    """Entry point of the ``gridtsne`` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

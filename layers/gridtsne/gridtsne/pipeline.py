@@ -37,7 +37,25 @@ TILES = "tiles/"
 
 @dataclass(frozen=True)
 class Params:
-    """Everything a user can set for one visualization."""
+    """Everything a user can set for one visualization.
+
+    Attributes
+    ----------
+    rows, cols
+        Grid shape; None for automatic (near-square, or from the other side).
+    tile
+        Tile side in pixels.
+    background
+        Colour of empty cells (:func:`~gridtsne.output.render.parse_colour`).
+    keep_duplicates
+        Place identical files every time instead of once.
+    model, input_size
+        ONNX model file (default: the built-in one) and its input side (default: from the images' sizes).
+    batch_size
+        Images per model call.
+    reduce, limits
+        The 2-D reduction's settings and the per-file limits.
+    """
 
     rows: int | None = None
     cols: int | None = None
@@ -65,7 +83,7 @@ class Params:
 
 @dataclass
 class Result:
-    """A finished run: the layout and its thumbnails (rendering reads both)."""
+    """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors."""
 
     layout: Layout
     thumbnails: np.ndarray
@@ -132,7 +150,13 @@ def embed_stage(
 ) -> tuple[Embedded, Embedder]:
     """Decode and embed ``keys`` from ``store``, keeping tile thumbnails.
 
-    Without ``params.input_size`` the model's input side is chosen from a sample of the images' sizes.
+    Without ``params.input_size`` the model's input side is chosen from a sample of the images' sizes
+    (:func:`~gridtsne.core.embed.auto_input_size`).
+
+    Returns
+    -------
+    tuple
+        What was embedded (thumbnails of ``params.tile`` px included) and the model session used.
     """
     spec = load_spec(params.model)
     size = params.input_size or auto_input_size(_sample_short_sides(store, keys), spec)
@@ -173,9 +197,23 @@ def render_outputs(
 ) -> dict[str, bytes]:
     """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
 
-    A grid wider or taller than ``max_side`` pixels gets a ``mosaic.jpg`` overview of at most that
-    size; with ``write_tiles`` it also gets a deep-zoom tile pyramid at full resolution, written as
-    ``write_tiles("tiles/<level>/<col>_<row>.jpg", data)`` and shown by the viewer.
+    Parameters
+    ----------
+    layout
+        The finished layout.
+    thumbnails
+        (N, t, t, 3) uint8 tiles, in the order of ``layout.keys``.
+    background
+        Colour of empty cells.
+    mosaic_url
+        How the viewer reaches ``mosaic.jpg``.
+    original_urls
+        ``key -> URL`` of the originals the viewer links.
+    write_tiles
+        ``(path, data)``: where a grid wider or taller than ``max_side`` pixels writes a deep-zoom tile
+        pyramid at full resolution (``tiles/<level>/<col>_<row>.jpg``), which the viewer then shows.
+    max_side
+        Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size.
     """
     start = time.perf_counter()
     colour = parse_colour(background)
@@ -229,7 +267,24 @@ def run(
     prefix: str = "",
     progress: StageProgress | None = None,
 ) -> Result:
-    """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails."""
+    """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails.
+
+    Parameters
+    ----------
+    store
+        Where the images are.
+    params
+        The user's settings (default :class:`Params`).
+    prefix
+        The collection's root in ``store``; keys in the layout are relative to it.
+    progress
+        Called as ``progress(stage, done, total)``.
+
+    Raises
+    ------
+    ValueError
+        When no file under ``prefix`` is a usable image, or the grid asked for is too small.
+    """
     params = params or Params()
     timer = Timer()
     inputs = list_inputs(store, prefix)
@@ -279,7 +334,13 @@ def write_outputs(
     original_urls: Mapping[str, str] | None = None,
     progress: StageProgress | None = None,
 ) -> dict[str, bytes]:
-    """Render ``result`` and write the output files under ``prefix`` in ``out``."""
+    """Render ``result`` and write the output files (and any tile pyramid) under ``prefix`` in ``out``.
+
+    Returns
+    -------
+    dict
+        The output files' bytes by name, as written.
+    """
     if progress:
         progress("render", 0, 1)
     files = render_outputs(

@@ -32,9 +32,17 @@ class NotFoundError(KeyError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """One stored object: its key, size in bytes and a version tag that changes when the content does.
+    """One stored object.
 
-    ``etag`` is the S3 ETag (quotes stripped) for S3 and ``<size>-<mtime_ns>`` for a local file.
+    Attributes
+    ----------
+    key
+        Relative to the store's root.
+    size
+        In bytes.
+    etag
+        A version tag that changes when the content does: the S3 ETag (quotes stripped) for S3,
+        ``<size>-<mtime_ns>`` for a local file.
     """
 
     key: str
@@ -139,7 +147,17 @@ class LocalStore:
 
 
 class S3Store:
-    """An S3 bucket (optionally under a prefix) seen as a store."""
+    """An S3 bucket (optionally under a prefix) seen as a store.
+
+    Parameters
+    ----------
+    bucket
+        The bucket's name.
+    prefix
+        The store's root inside the bucket (``""`` for the whole bucket).
+    client
+        A boto3 S3 client (default: a new one).
+    """
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
         if client is None:

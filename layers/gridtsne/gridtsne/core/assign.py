@@ -16,7 +16,10 @@ import numpy as np
 def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tuple[int, int]:
     """The (rows, cols) of a grid for ``n`` images: as given, one side given, or near-square.
 
-    Raises ``ValueError`` when the grid has fewer cells than images.
+    Raises
+    ------
+    ValueError
+        When a side is not positive or the grid has fewer cells than images.
     """
     if n < 0:
         raise ValueError("n must be non-negative")
@@ -36,7 +39,13 @@ def grid_shape(n: int, rows: int | None = None, cols: int | None = None) -> tupl
 
 
 def parse_grid(text: str) -> tuple[int | None, int | None]:
-    """Parse ``RxC`` (either side may be empty for automatic), e.g. ``32x32``, ``10x``, ``x40``."""
+    """Parse ``RxC`` (either side may be empty for automatic), e.g. ``32x32``, ``10x``, ``x40``.
+
+    Raises
+    ------
+    ValueError
+        When ``text`` does not look like that.
+    """
     parts = text.lower().replace("×", "x").split("x")
     if len(parts) != 2:
         raise ValueError(f"grid must look like RxC (e.g. 32x32), got {text!r}")
@@ -76,10 +85,19 @@ def fit_to_cells(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
 def assign(points: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Match each point to one target, minimising the total squared distance.
 
-    ``points`` and ``targets`` are float arrays of shape (N, 2); the result ``idx`` is a permutation of
-    ``range(N)`` with ``idx[i]`` the target of point ``i``. Exact for N <= ``lap.EXACT_MAX`` (512);
-    above, multiscale with exact window refinement (:func:`gridtsne.core.lap.solve`: O(N) memory, within
-    a fraction of a percent of the optimum on clustered t-SNE points).
+    Exact for N <= ``lap.EXACT_MAX`` (512); above, multiscale with exact window refinement
+    (:func:`gridtsne.core.lap.solve`: O(N) memory, within a fraction of a percent of the optimum on
+    clustered t-SNE points).
+
+    Parameters
+    ----------
+    points, targets
+        Float arrays of shape (N, 2).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``idx``, a permutation of ``range(N)``: ``idx[i]`` is the target of point ``i``.
     """
     from gridtsne.core import lap  # here: the solver needs SciPy, which only the assigning stage ships with
 

@@ -37,7 +37,19 @@ def cpu_count() -> int:
 
 @dataclass
 class Embedded:
-    """What embedding a set of inputs produced; every input is in exactly one of the three lists."""
+    """What embedding a set of inputs produced; every input is in exactly one of the three lists.
+
+    Attributes
+    ----------
+    keys, vectors, hashes
+        The embedded inputs in input order, their (N, D) float32 vectors and content hashes.
+    skipped
+        ``{"key", "reason"}`` of each input that could not be used.
+    duplicates
+        ``{"key", "same_as"}`` of each input identical to an earlier one.
+    thumbnails
+        (N, tile, tile, 3) uint8 thumbnails of the embedded inputs, when a tile size was asked for.
+    """
 
     keys: list[str]
     vectors: np.ndarray
@@ -50,8 +62,16 @@ class Embedded:
 class Embedder:
     """An ONNX Runtime session with the model's preprocessing.
 
-    ``size`` overrides the model's input side (rounded up to the model's multiple); ``threads`` defaults
-    to the available cores.
+    Parameters
+    ----------
+    spec
+        The model.
+    threads
+        Inference threads (default: the available cores).
+    batch_size
+        Images per model call.
+    size
+        Input side instead of the model's own, rounded up to the model's multiple.
     """
 
     def __init__(
@@ -109,6 +129,13 @@ def auto_input_size(short_sides: Sequence[int], spec: ModelSpec) -> int:
     ``UPSCALE`` × the median shorter side, rounded up to the model's multiple, between 64 px and the
     model's own size. On the 64 px digits (96 px input) and 96 px photo patches (128 px input) this
     embeds 3–5× faster than at 224 px with a higher DPQ16 (``make bench``).
+
+    Parameters
+    ----------
+    short_sides
+        Shorter sides of (a sample of) the images, in pixels; empty gives the model's own size.
+    spec
+        The model, for its size and multiple.
     """
     if not short_sides:
         return spec.size
@@ -138,7 +165,27 @@ def embed_sources(
 ) -> Embedded:
     """Decode and embed every source; skip unreadable ones with their reason.
 
-    With ``tile``, a ``tile`` × ``tile`` RGB thumbnail of every embedded image is kept too, for rendering.
+    Parameters
+    ----------
+    sources
+        ``(key, read)`` pairs, in input order.
+    embedder
+        The model session.
+    tile
+        When given, a ``tile`` × ``tile`` RGB thumbnail of every embedded image is kept, for rendering.
+    keep_duplicates
+        Embed identical files every time instead of reporting them as duplicates of the first.
+    limits
+        Byte and pixel limits per file.
+    workers
+        Decoding threads (default: the available cores).
+    progress
+        Called with the number of inputs handled so far.
+
+    Returns
+    -------
+    Embedded
+        Every input exactly once: embedded, skipped or duplicate.
     """
     keys: list[str] = []
     hashes: list[str] = []

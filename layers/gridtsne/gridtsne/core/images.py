@@ -49,9 +49,20 @@ def is_image_name(name: str) -> bool:
 def decode(data: bytes, *, min_side: int | None = None, limits: Limits | None = None) -> Image.Image:
     """Decode ``data`` into an RGB image, EXIF-oriented, alpha composited on white.
 
-    ``min_side`` lets JPEGs decode in draft mode (DCT scaling) to the smallest size whose shorter
-    side is still at least ``min_side`` pixels, which makes large photos several times cheaper.
-    Raises :class:`ImageError` for empty, oversized, truncated, unknown or bomb-like input.
+    Parameters
+    ----------
+    data
+        The file's bytes.
+    min_side
+        Lets JPEGs decode in draft mode (DCT scaling) to the smallest size whose shorter side is still
+        at least ``min_side`` pixels, which makes large photos several times cheaper.
+    limits
+        Byte and pixel limits (default :class:`Limits`).
+
+    Raises
+    ------
+    ImageError
+        For empty, oversized, truncated, unknown or bomb-like input.
     """
     limits = limits or Limits()
     if not data:

@@ -88,7 +88,13 @@ Coords = NDArray[np.float64]
 
 
 def validate(points: ArrayLike, targets: ArrayLike) -> tuple[Coords, Coords]:
-    """``points`` and ``targets`` as float64 (N, 2) arrays; ``ValueError`` on bad shape or values."""
+    """``points`` and ``targets`` as float64 (N, 2) arrays.
+
+    Raises
+    ------
+    ValueError
+        When the shapes differ or are not (N, 2), or a value is NaN or infinite.
+    """
     p = np.asarray(points, dtype=np.float64)
     t = np.asarray(targets, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != 2 or t.shape != p.shape:
@@ -101,11 +107,27 @@ def validate(points: ArrayLike, targets: ArrayLike) -> tuple[Coords, Coords]:
 def solve(points: ArrayLike, targets: ArrayLike, *, window: int = 32, passes: int | None = None) -> Index:
     """Assign each point to one target, (near-)minimising Σ‖points[i] − targets[idx[i]]‖².
 
-    Returns ``idx``, a permutation of ``range(N)``: ``idx[i]`` is the target of point ``i``. Exact for
-    N <= :data:`EXACT_MAX`; multiscale and refined by exact windows of ``window`` targets above, each
-    level of at most :data:`POLISH_MAX` polished by one exact sparse solve (see the module
-    docstring). ``passes`` is the number of refinement sweeps at each scale (by default more for
-    small N, where they are cheap).
+    Exact for N <= :data:`EXACT_MAX`; multiscale and refined by exact windows above, each level of at
+    most :data:`POLISH_MAX` polished by one exact sparse solve (see the module docstring).
+
+    Parameters
+    ----------
+    points, targets
+        Arrays of shape (N, 2).
+    window
+        Targets per refinement window (at least 2).
+    passes
+        Refinement sweeps at each scale (default: more for small N, where they are cheap).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``idx``, a permutation of ``range(N)``: ``idx[i]`` is the target of point ``i``.
+
+    Raises
+    ------
+    ValueError
+        On bad shapes or values (:func:`validate`), ``window`` < 2 or negative ``passes``.
     """
     p, t = validate(points, targets)
     if passes is None:
@@ -277,7 +299,8 @@ def _bisect(x: Coords, leaf: int, follow: Coords | None = None) -> tuple[Index, 
 
 def _tiles(t: Coords, window: int, shift: tuple[float, float]) -> list[Index]:
     """Groups of nearby targets, about ``window`` each: square tiles of the targets' box, offset by
-    ``shift`` tiles; a tile holding more than twice ``window`` (crowded targets) is bisected."""
+    ``shift`` tiles; a tile holding more than twice ``window`` (crowded targets) is bisected.
+    """
     n = len(t)
     if n < 2:
         return []

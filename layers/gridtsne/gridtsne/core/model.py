@@ -23,7 +23,26 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """An embedding model and its preprocessing."""
+    """An embedding model and its preprocessing.
+
+    A pixel value ``v`` (0–255) becomes ``v × scale + offset``, then ``(· − mean) / std`` per channel
+    when both are set.
+
+    Attributes
+    ----------
+    path, name
+        The ``.onnx`` file and the model's name.
+    input_name, output_name
+        Tensors to feed and read (None: the first input, the first output).
+    size, multiple_of
+        The model's input side, and what any other side used must be a multiple of.
+    dim
+        Length of the embedding, when the spec says.
+    sha256, source
+        The file's digest and where the weights come from, for ``layout.json``.
+    extra
+        The rest of the spec file, untouched.
+    """
 
     path: Path
     name: str
@@ -49,7 +68,13 @@ class ModelSpec:
 
 
 def default_model_path() -> Path:
-    """The model to use when none is given: ``$GRIDTSNE_MODEL``, the Lambda layer, or the local build."""
+    """The model to use when none is given: ``$GRIDTSNE_MODEL``, the Lambda layer, or the local build.
+
+    Raises
+    ------
+    FileNotFoundError
+        When none of them exists (the message names the places looked in).
+    """
     if env := os.environ.get(MODEL_ENV):
         return Path(env)
     candidates = [
@@ -67,7 +92,15 @@ def default_model_path() -> Path:
 
 
 def load_spec(path: Path | str | None = None) -> ModelSpec:
-    """Load the spec of the model at ``path`` (default: :func:`default_model_path`)."""
+    """Load the spec of the model at ``path`` (default: :func:`default_model_path`).
+
+    The spec is read from the ``.json`` file beside the model; without one, ImageNet conventions apply.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the model file does not exist.
+    """
     model = Path(path) if path else default_model_path()
     if not model.is_file():
         raise FileNotFoundError(f"model file not found: {model}")

@@ -14,9 +14,23 @@ from scipy.spatial import cKDTree
 
 
 def dpq(features: np.ndarray, cells: np.ndarray, *, p: float = 16) -> float:
-    """DPQ_p of images with ``features`` (N, D) placed at grid ``cells`` (N, 2); holes do not count.
+    """DPQ_p of images with ``features`` placed at grid ``cells``; holes do not count.
 
     Memory and time are O(N²): meant for N up to a few thousand.
+
+    Parameters
+    ----------
+    features
+        (N, D) feature vectors: use one fixed reference embedding to compare methods.
+    cells
+        (N, 2) grid positions (row, col).
+    p
+        The norm's exponent; 16 as in the paper.
+
+    Returns
+    -------
+    float
+        1.0 for perfect preservation (and for fewer than 3 images), lower otherwise.
     """
     x = np.asarray(features, dtype=np.float64)
     n = len(x)
@@ -45,7 +59,19 @@ def _preservation_gain(sorted_rows: np.ndarray, mean_d: float) -> np.ndarray:
 
 
 def knn_label_accuracy(cells: np.ndarray, labels: Sequence[object] | np.ndarray, *, k: int = 10) -> float:
-    """Share of images whose ``k`` nearest grid neighbours' majority label is their own label."""
+    """Share of images whose ``k`` nearest grid neighbours' majority label is their own label.
+
+    Leave-one-out over grid neighbours, so it does not depend on file order.
+
+    Parameters
+    ----------
+    cells
+        (N, 2) grid positions.
+    labels
+        One label per image (compared as strings).
+    k
+        Neighbours that vote (at most N − 1).
+    """
     pos = np.asarray(cells, dtype=np.float64)
     n = len(pos)
     if n < 2:

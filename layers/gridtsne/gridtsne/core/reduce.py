@@ -57,7 +57,10 @@ def pca_dims_for(n: int, d: int, dims: int | None) -> int:
 
 
 def pca(vectors: np.ndarray, dims: int, seed: int = 0) -> np.ndarray:
-    """Project ``vectors`` on their first ``dims`` principal components (fewer when N or D is smaller)."""
+    """Project ``vectors`` on their first ``dims`` principal components (fewer when N or D is smaller).
+
+    When that keeps every dimension, the vectors are only centred.
+    """
     n, d = vectors.shape
     k = min(dims, n, d)
     if k >= d:
@@ -69,7 +72,26 @@ def pca(vectors: np.ndarray, dims: int, seed: int = 0) -> np.ndarray:
 
 
 def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarray:
-    """Return an (N, 2) float64 array of 2-D positions for the (N, D) ``vectors``."""
+    """Map (N, D) ``vectors`` to 2-D.
+
+    Parameters
+    ----------
+    vectors
+        One row per image.
+    params
+        Reduction settings (default :class:`ReduceParams`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 2) float64 positions: the origin for one vector, PCA alone below ``MIN_TSNE_POINTS``, t-SNE
+        above.
+
+    Raises
+    ------
+    ValueError
+        When ``vectors`` is not a 2-D array or holds NaN or infinite values.
+    """
     params = params or ReduceParams()
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:

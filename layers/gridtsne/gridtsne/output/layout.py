@@ -19,7 +19,19 @@ VERSION = 1
 
 @dataclass
 class Layout:
-    """A finished layout; :meth:`to_dict` gives the JSON contract."""
+    """A finished layout; :meth:`to_dict` gives the JSON contract.
+
+    Attributes
+    ----------
+    rows, cols, tile
+        The grid and its tile side in pixels.
+    keys, cells, points
+        The placed images: their keys, (N, 2) int (row, col) cells and (N, 2) t-SNE positions.
+    skipped, duplicates
+        ``{"key", "reason"}`` and ``{"key", "same_as"}`` of the inputs not placed.
+    timings, model, params
+        Seconds per stage, the model's spec and the run's parameters, recorded as given.
+    """
 
     rows: int
     cols: int
@@ -56,7 +68,13 @@ class Layout:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Layout:
-        """Read a layout back from its JSON contract."""
+        """Read a layout back from its JSON contract.
+
+        Raises
+        ------
+        ValueError
+            When ``data`` is not of this :data:`VERSION`.
+        """
         if data.get("version") != VERSION:
             raise ValueError(f"unsupported layout version {data.get('version')!r}")
         images = data["images"]
@@ -76,7 +94,21 @@ class Layout:
 
 
 def check(layout: dict[str, Any], inputs: list[str] | None = None) -> None:
-    """Raise ``ValueError`` unless ``layout`` keeps the contract (and covers exactly ``inputs`` if given)."""
+    """Check that ``layout`` keeps the contract.
+
+    Parameters
+    ----------
+    layout
+        The JSON contract, as plain data.
+    inputs
+        When given, every input key: each must appear exactly once, placed, skipped or duplicate.
+
+    Raises
+    ------
+    ValueError
+        When two images share a cell, an image lies outside the grid, a key appears more than once, or
+        the keys are not exactly ``inputs``.
+    """
     rows, cols = layout["grid"]["rows"], layout["grid"]["cols"]
     cells = [(im["row"], im["col"]) for im in layout["images"]]
     if len(set(cells)) != len(cells):

@@ -48,7 +48,24 @@ def mosaic(
     *,
     background: tuple[int, int, int] = (0, 0, 0),
 ) -> Image.Image:
-    """Paste (N, t, t, 3) uint8 ``thumbnails`` at their (row, col) ``cells`` on a rows × cols grid."""
+    """Paste the thumbnails at their cells on a rows × cols grid; empty cells get the ``background``.
+
+    Parameters
+    ----------
+    thumbnails
+        (N, t, t, 3) uint8 tiles.
+    cells
+        (N, 2) int (row, col) of each tile.
+    rows, cols
+        The grid.
+    background
+        RGB colour of the empty cells.
+
+    Raises
+    ------
+    ValueError
+        When ``cells`` does not match ``thumbnails`` or the picture would exceed ``MAX_JPEG_SIDE``.
+    """
     n, tile = len(thumbnails), thumbnails.shape[1] if len(thumbnails) else 1
     if len(cells) != n:
         raise ValueError("one cell per thumbnail is needed")
@@ -80,7 +97,21 @@ def scatter(
     thumb: int = 20,
     background: tuple[int, int, int] = (255, 255, 255),
 ) -> Image.Image:
-    """The raw 2-D map: a small thumbnail (or a dot) at every point, on a ``size`` px square."""
+    """The raw 2-D map: a small thumbnail (or a dot) at every point, on a ``size`` px square.
+
+    Parameters
+    ----------
+    points
+        (N, 2) positions, scaled to fit the square.
+    thumbnails
+        (N, t, t, 3) uint8 pictures of the points; None draws dots.
+    size
+        Side of the picture in pixels.
+    thumb
+        Largest side of a drawn thumbnail (smaller for many points).
+    background
+        RGB colour of the picture.
+    """
     canvas = Image.new("RGB", (size, size), background)
     n = len(points)
     if n == 0:
@@ -102,7 +133,7 @@ def scatter(
 
 
 def encode(image: Image.Image, fmt: str, *, quality: int = 88) -> bytes:
-    """Encode ``image`` as JPEG or PNG bytes."""
+    """Encode ``image`` as ``"JPEG"`` (progressive, at ``quality``) or another Pillow format such as PNG."""
     buffer = io.BytesIO()
     if fmt.upper() == "JPEG":
         image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)

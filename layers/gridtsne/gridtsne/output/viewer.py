@@ -34,7 +34,9 @@ _PLACEHOLDER = re.compile(r"@(TITLE|CSS|JS|DATA)@")
 class SupportsToDict(Protocol):
     """A layout object that can give its JSON contract (such as :class:`gridtsne.output.layout.Layout`)."""
 
-    def to_dict(self) -> dict[str, Any]: ...
+    def to_dict(self) -> dict[str, Any]:
+        """The layout as the JSON contract."""
+        ...
 
 
 def viewer_html(
@@ -63,6 +65,12 @@ def viewer_html(
         of one mosaic picture; its URL template is resolved relative to the page.
     title
         Page title.
+
+    Raises
+    ------
+    ValueError
+        When the layout breaks the contract (no grid, a cell outside it or shared) or no safe URL
+        shows the picture.
     """
     data = layout.to_dict() if isinstance(layout, SupportsToDict) else layout
     payload = _payload(data, mosaic_url, original_urls or {}, tiles, title)
