@@ -84,7 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     run_p.add_argument("--model", help="ONNX model file (a .json spec beside it sets its preprocessing)")
     run_p.add_argument("--input-size", type=int, help="model input side in pixels (default: the model's)")
-    run_p.add_argument("--background", default="#000000", help="mosaic background colour (default: #000000)")
+    run_p.add_argument(
+        "--background",
+        default="#000000",
+        help="mosaic background colour, #rrggbb or a CSS name (default: #000000)",
+    )
     run_p.add_argument("--keep-duplicates", action="store_true", help="place identical files every time")
 
     run_p.set_defaults(handler=command_run)
