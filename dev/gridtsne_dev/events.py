@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote_plus
 
-from gridtsne_dev.resources import ACCOUNT, REGION
+from gridtsne_dev.intrinsics import ACCOUNT, REGION
 
 __all__ = ["api_event", "object_created_event", "sqs_event"]
 

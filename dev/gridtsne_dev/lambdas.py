@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import unquote
 
-from gridtsne_dev.resources import ACCOUNT, REGION, STACK_NAME
+from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 
 __all__ = ["Context", "Handler", "LambdaShim", "load_handler", "load_module"]
 

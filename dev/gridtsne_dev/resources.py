@@ -1,8 +1,8 @@
 """The application's resources on the emulator, created from ``template.yaml``.
 
 :func:`plan` reads the template (through :func:`gridtsne_dev.template.load_template`), gives every resource
-a local physical name and ARN, and resolves the intrinsic functions (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``,
-``Fn::If`` over the template's conditions) against them and the parameters. :meth:`Plan.create` then makes
+a local physical name and ARN, against which (and the parameters) :class:`~gridtsne_dev.intrinsics.Intrinsics`
+resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If``. :meth:`Plan.create` then makes
 on moto what the template declares: the bucket, the job table (key schema, indexes, TTL), the queues (the
 upload queue with its redrive policy to the dead-letter queue), the EventBridge rules with their event
 patterns (``AWS::Events::Rule`` and the functions' ``EventBridgeRule`` events) and the state machine from
@@ -20,27 +20,21 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME, Intrinsics
 from gridtsne_dev.template import load_template
 
 __all__ = [
-    "ACCOUNT",
     "LOCAL_SUBSTITUTIONS",
-    "REGION",
     "SKIPPED",
-    "STACK_NAME",
     "Plan",
     "UnsupportedResourceError",
-    "function_arn",
     "plan",
 ]
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-STACK_NAME = "gridtsne"
 #: Short name of the in-process stand-in for the SageMaker Processing job.
 BIGSET = "bigset"
 
@@ -84,22 +78,10 @@ _ARNS = {
     "AWS::IAM::Role": "arn:aws:iam::{account}:role/{name}",
     "AWS::Logs::LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
 }
-_PSEUDO = {
-    "AWS::Region": REGION,
-    "AWS::AccountId": ACCOUNT,
-    "AWS::Partition": "aws",
-    "AWS::StackName": STACK_NAME,
-    "AWS::URLSuffix": "amazonaws.com",
-}
 
 
 class UnsupportedResourceError(ValueError):
     """The template declares something the embedded stack can neither create nor knowingly skip."""
-
-
-def function_arn(name: str) -> str:
-    """The local ARN of function ``gridtsne-<name>``."""
-    return _arn("AWS::Serverless::Function", f"{STACK_NAME}-{name}")
 
 
 def _arn(kind: str, name: str) -> str:
@@ -119,87 +101,19 @@ def function_folder(resource: dict[str, Any]) -> str:
 
 
 @dataclass
-class Plan:
-    """The template with every resource named locally and the intrinsic functions resolvable.
+class Plan(Intrinsics):
+    """The template with every resource named locally, its intrinsic functions resolvable.
 
     Attributes
     ----------
     template
         The parsed template.
-    parameters
-        Every parameter's value: its default, or the override given to :func:`plan`.
     names
         Physical name by logical id.
-    attributes
-        ``Fn::GetAtt`` values by logical id, then attribute name (``Ref`` under ``"Ref"``).
     """
 
     template: dict[str, Any]
-    parameters: dict[str, str]
     names: dict[str, str]
-    attributes: dict[str, dict[str, str]]
-    conditions: dict[str, bool] = field(default_factory=dict)
-
-    # -- intrinsic functions -----------------------------------------------------------------------
-    def resolve(self, value: Any) -> Any:
-        """``value`` with ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If`` replaced by local values."""
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self._ref(arg)
-            if key == "Fn::GetAtt":
-                logical, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
-                return self._get_att(logical, attribute)
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::If":
-                condition, then, otherwise = arg
-                return self.resolve(then if self.conditions[condition] else otherwise)
-            if key.startswith("Fn::"):
-                raise UnsupportedResourceError(f"intrinsic function {key} is not resolved locally")
-        return {k: self.resolve(v) for k, v in value.items()}
-
-    def _ref(self, name: str) -> str:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in _PSEUDO:
-            return _PSEUDO[name]
-        return self._get_att(name, "Ref")
-
-    def _get_att(self, logical: str, attribute: str) -> str:
-        try:
-            return self.attributes[logical][attribute]
-        except KeyError:
-            raise UnsupportedResourceError(f"no local value for {logical}.{attribute}") from None
-
-    def _sub(self, arg: str | list[Any]) -> str:
-        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name in extra:
-                return str(extra[name])
-            if "." in name and not name.startswith("AWS::"):
-                return self._get_att(*name.split(".", 1))
-            return self._ref(name)
-
-        return re.sub(r"\$\{([^}!]+)\}", replace, text)
-
-    def _condition(self, value: Any) -> bool:
-        if isinstance(value, dict) and len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Fn::Not":
-                return not self._condition(arg[0])
-            if key == "Fn::Equals":
-                left, right = self.resolve(arg)
-                return bool(str(left) == str(right))
-            if key == "Condition":
-                return self._condition(self.template["Conditions"][arg])
-        raise UnsupportedResourceError(f"condition {value!r} is not evaluated locally")
 
     # -- what the template declares ------------------------------------------------------------------
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -392,11 +306,12 @@ def plan(template: dict[str, Any] | None = None, parameters: dict[str, object] |
     values.update({name: str(value) for name, value in (parameters or {}).items()})
     names: dict[str, str] = {}
     attributes: dict[str, dict[str, str]] = {}
+    conditions = template.get("Conditions", {})
     for logical, resource in template["Resources"].items():
         kind = resource["Type"]
         name = _physical_name(logical, resource)
         if kind == "AWS::Serverless::StateMachine" and "Name" in resource.get("Properties", {}):
-            name = Plan(template, values, {}, {}).resolve(resource["Properties"]["Name"])
+            name = Intrinsics(values, {}, conditions).resolve(resource["Properties"]["Name"])
         names[logical] = name
         attributes[logical] = {"Ref": name}
         if kind in _ARNS:
@@ -405,8 +320,4 @@ def plan(template: dict[str, Any] | None = None, parameters: dict[str, object] |
             attributes[logical].update(Ref=_arn(kind, name), Name=name)
         if kind == "AWS::SQS::Queue":  # its Ref is the URL, known once it exists
             attributes[logical]["QueueName"] = name
-    result = Plan(template, values, names, attributes)
-    result.conditions = {
-        name: result._condition(condition) for name, condition in template.get("Conditions", {}).items()
-    }
-    return result
+    return Plan(values, attributes, conditions, template, names)

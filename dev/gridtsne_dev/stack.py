@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from gridtsne_dev.events import api_event, object_created_event, sqs_event
+from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
-from gridtsne_dev.resources import ACCOUNT, BIGSET, REGION, STACK_NAME, Plan, plan
+from gridtsne_dev.resources import BIGSET, Plan, plan
 from gridtsne_dev.template import ROOT
 
 __all__ = ["ApiResponse", "EmbeddedStack"]
@@ -266,6 +267,9 @@ class EmbeddedStack:
     ) -> dict[str, Any]:
         """Poll ``GET /v2/visualizations/{id}`` until the job succeeds or fails, or ``timeout`` seconds pass.
 
+        The job's record is final a moment before its execution is (the last task writes it); when the
+        stack runs executions, this also waits for the execution to end.
+
         Parameters
         ----------
         job
@@ -290,7 +294,11 @@ class EmbeddedStack:
             if now != last and on_change is not None:
                 on_change(output)
             last = now
-            if output["status"] in FINAL or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
+                return output
+            if output["status"] in FINAL and not (
+                self.execute and self.execution(job)["status"] == "RUNNING"
+            ):
                 return output
             time.sleep(interval)
 
