@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from gridtsne_dev.samples import write_digits
 from gridtsne_dev.stack import EmbeddedStack
 from PIL import Image
 
-from tests.support import ROOT
+from tests.support import ROOT, encode
 
 EVENTS = ROOT / "events"
 
@@ -26,9 +25,7 @@ def event(name: str) -> dict[str, Any]:
 
 def png(colour: tuple[int, int, int], size: int = 48) -> bytes:
     """A small solid PNG."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size), colour).save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode(Image.new("RGB", (size, size), colour), "PNG")
 
 
 def upload_digits(stack: EmbeddedStack, tmp: Path, collection: str, count: int) -> list[dict[str, Any]]:
