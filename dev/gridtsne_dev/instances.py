@@ -34,7 +34,23 @@ def _softmax_sites(
 def brenier_instance(
     n: int, seed: int = 0, *, clusters: int = 10, tau: float = 0.004, eps: float = 0.15
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-    """Clustered points, grid-cell targets (x=col, y=row, holes at the edge) and the optimal ``idx``."""
+    """An assignment problem of ``n`` clustered points to ``n`` grid cells, with its optimum.
+
+    Parameters
+    ----------
+    n
+        Points and cells.
+    seed
+        Seed of the cluster sites and the shuffle.
+    clusters, tau, eps
+        Sites ``c_k``, softmax temperature τ and quadratic weight ε of φ (module docstring).
+
+    Returns
+    -------
+    points, targets, idx
+        ``points`` (n, 2); ``targets`` (n, 2), the cells as x=col, y=row (holes at the edge); ``idx``, the
+        optimal assignment (``points[i]`` goes to ``targets[idx[i]]``).
+    """
     rng = np.random.default_rng(seed)
     rows, cols = grid_shape(n)
     targets = cell_targets(n, rows, cols)[:, ::-1].astype(np.float64)

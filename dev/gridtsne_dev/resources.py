@@ -6,7 +6,9 @@ resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If``. :meth:`Plan.create
 on moto what the template declares: the bucket, the job table (key schema, indexes, TTL), the queues (the
 upload queue with its redrive policy to the dead-letter queue), the EventBridge rules with their event
 patterns (``AWS::Events::Rule`` and the functions' ``EventBridgeRule`` events) and the state machine from
-its ASL file with the template's ``DefinitionSubstitutions``.
+its ASL file with the template's ``DefinitionSubstitutions``. Of the bucket only the name counts here
+(encryption, public-access blocks and lifecycle rules change nothing locally), and its EventBridge
+notifications are played by ``EmbeddedStack.deliver`` (moto's would carry keys unencoded, unlike S3's).
 
 Substituted, because the emulator lacks them (:data:`LOCAL_SUBSTITUTIONS`): ``BigSetResource`` (a
 SageMaker ``.sync`` integration, which moto cannot run) becomes the ARN of the in-process function that runs
@@ -175,15 +177,15 @@ class Plan(Intrinsics):
         return found
 
     def queue_consumers(self) -> dict[str, tuple[str, int]]:
-        """For every queue a function reads (an ``SQS`` event): its logical id -> (function short name, batch
-        size)."""
+        """The queues functions read (``SQS`` events), by logical id: (function short name, batch size)."""
         queues = {self.attributes[logical]["Arn"]: logical for logical in self.of_type("AWS::SQS::Queue")}
+        short_names = self.functions()
         found = {}
         for logical, properties in self.of_type("AWS::Serverless::Function").items():
             for event in properties.get("Events", {}).values():
                 if event["Type"] == "SQS":
-                    batch = int(event["Properties"].get("BatchSize", 10))
-                    found[queues[event["Properties"]["Queue"]]] = (self.functions()[logical], batch)
+                    batch = int(event["Properties"].get("BatchSize", 10))  # Lambda's default
+                    found[queues[event["Properties"]["Queue"]]] = (short_names[logical], batch)
         return found
 
     def substitutions(self, logical: str) -> dict[str, str]:
@@ -231,10 +233,8 @@ class Plan(Intrinsics):
         # Queues others redrive to first.
         queues = sorted(self.of_type("AWS::SQS::Queue").items(), key=lambda item: "RedrivePolicy" in item[1])
         for logical, queue in queues:
-            url = sqs.create_queue(QueueName=self.names[logical], Attributes=_queue_attributes(queue))[
-                "QueueUrl"
-            ]
-            self.attributes[logical].update(Ref=url, QueueUrl=url)
+            created = sqs.create_queue(QueueName=self.names[logical], Attributes=_queue_attributes(queue))
+            self.attributes[logical].update(Ref=created["QueueUrl"], QueueUrl=created["QueueUrl"])
         events = client("events")
         for name, rule in self.rules().items():
             events.put_rule(Name=name, EventPattern=json.dumps(rule["EventPattern"]), State="ENABLED")

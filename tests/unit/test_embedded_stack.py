@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from gridtsne_dev.resources import LOCAL_SUBSTITUTIONS, SKIPPED, UnsupportedResourceError, plan
 from gridtsne_dev.stack import EmbeddedStack
 from gridtsne_dev.template import load_template, resources_of_type
+
+from tests.unit.serverless import event, png, put
 
 TEMPLATE = load_template()
 
@@ -143,3 +146,17 @@ def test_resources_follow_the_template_not_a_copy(stack: EmbeddedStack) -> None:
     assert attributes["VisibilityTimeout"] == "77"
     stack.client("dynamodb").delete_table(TableName=created.names["OtherTable"])
     stack.client("sqs").delete_queue(QueueUrl=stack.queue_url(created.names["OtherQueue"]))
+
+
+def test_wait_reports_each_change_and_returns_once_the_job_ends(stack: EmbeddedStack) -> None:
+    put(stack, "uploads/waiting/a.png", png((10, 200, 10)))
+    job = stack.api("POST", "/v2/visualizations", {"collection": "waiting"}).body["output"]["id"]
+    seen: list[dict[str, Any]] = []
+    assert stack.wait(job, timeout=0, on_change=seen.append)["status"] == "pending"
+    assert [output["status"] for output in seen] == ["pending"]
+    stack.shim.invoke("fail", event("state_fail.json") | {"job_id": job, "collection": "waiting"})
+    seen.clear()
+    started = time.monotonic()
+    output = stack.wait(job, timeout=30, on_change=seen.append)
+    assert time.monotonic() - started < 10
+    assert output["status"] == "failed" and seen == [output]
