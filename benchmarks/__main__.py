@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks import end_to_end, photos
+from gridtsne_dev.samples import write_photo_patches
+
+from benchmarks import end_to_end
 
 
 def main() -> None:
@@ -18,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     folders = args.images or [Path("samples/digits"), Path("samples/photos")]
     if not args.images:
-        photos.write_patches(folders[1])
+        write_photo_patches(folders[1])
     for folder in folders:
         print(end_to_end.run(folder, repeat=args.repeat), flush=True)
         print(flush=True)

@@ -12,11 +12,11 @@ Commands = Any  # argparse's private _SubParsersAction
 
 def local(commands: Commands) -> None:
     """Add ``gridtsne local``: the serverless application end to end on the embedded stack."""
-    from gridtsne_dev import stack
+    from gridtsne_dev import demo
 
     parser = commands.add_parser("local", help="run the serverless application on an embedded AWS emulator")
-    stack.add_arguments(parser)
-    parser.set_defaults(handler=stack.run_demo)
+    demo.add_arguments(parser)
+    parser.set_defaults(handler=demo.run_demo)
 
 
 def samples(commands: Commands) -> None:

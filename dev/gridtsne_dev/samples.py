@@ -1,4 +1,6 @@
-"""Sample images: scikit-learn's 1,797 handwritten digits as PNG files, in folders named by label."""
+"""Sample images, in folders named by label: scikit-learn's 1,797 handwritten digits as PNG files
+(:func:`write_digits`), and about 2,000 photo patches cut from scikit-image's bundled pictures
+(:func:`write_photo_patches`, the second benchmark set)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,56 @@ def write_digits(dest: str | Path, *, size: int = 64, limit: int | None = None) 
         image.save(path)
         paths.append(path)
     return paths
+
+
+#: The scikit-image pictures the photo patches are cut from: photographs and textures.
+PHOTO_SOURCES = (
+    "brick",
+    "grass",
+    "gravel",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "retina",
+    "camera",
+    "moon",
+    "coins",
+    "immunohistochemistry",
+)
+
+
+def write_photo_patches(dest: Path, *, per_source: int = 165, size: int = 96, seed: int = 0) -> int:
+    """Write square patches of scikit-image's pictures under ``dest``; return how many there are.
+
+    Each of twelve photographs and textures (:data:`PHOTO_SOURCES`: brick, grass, gravel, coffee, a cat, a
+    rocket, the Hubble deep field, a retina, a cameraman, the moon, coins, a tissue stain) gives
+    ``per_source`` (165) patches at random places and scales, saved as ``size`` px (96) JPEGs in a folder
+    named after the source: the label. Written once: a marker file records completion.
+    """
+    import skimage.data
+
+    marker = dest / ".written"
+    if marker.exists():
+        return sum(1 for _ in dest.glob("*/*.jpg"))
+    rng = np.random.default_rng(seed)
+    count = 0
+    for name in PHOTO_SOURCES:
+        picture = Image.fromarray(getattr(skimage.data, name)()).convert("RGB")
+        width, height = picture.size
+        folder = dest / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for index in range(per_source):
+            side = int(rng.integers(64, max(65, min(width, height) // 2)))
+            left = int(rng.integers(0, width - side + 1))
+            top = int(rng.integers(0, height - side + 1))
+            patch = picture.crop((left, top, left + side, top + side)).resize(
+                (size, size), Image.Resampling.BICUBIC
+            )
+            patch.save(folder / f"{index:03d}.jpg", quality=90)
+            count += 1
+    marker.touch()
+    return count
 
 
 def label_of(key: str) -> str:

@@ -6,8 +6,8 @@ and the job's ``inputs.json`` under ``/opt/ml/processing/input`` (same keys as i
 ``/opt/ml/processing/output`` to ``visualizations/<id>/``. Environment: ``GRIDTSNE_BUCKET`` (presigned
 URLs and originals), ``JOB_TABLE`` (progress), ``GRIDTSNE_JOB_ID``.
 
-The local stack calls :func:`processing_handler` in-process with the same CreateProcessingJob request,
-reading and writing the bucket directly. Both run the library's stages through
+The embedded stack (``dev/gridtsne_dev``) calls :func:`processing_handler` in-process with the same
+CreateProcessingJob request, reading and writing the bucket directly. Both run the library's stages through
 :func:`gridtsne.aws.steps.run_job`; nothing here re-implements a stage.
 """
 
@@ -54,7 +54,7 @@ def run(
 
 
 def processing_handler(request: dict[str, Any]) -> dict[str, Any]:
-    """Run a CreateProcessingJob request in this process (the local stack's stand-in for SageMaker)."""
+    """Run a CreateProcessingJob request in this process (the embedded stack's stand-in for SageMaker)."""
     env = request.get("Environment", {})
     result = run(
         env["GRIDTSNE_JOB_ID"],

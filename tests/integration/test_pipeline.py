@@ -17,7 +17,7 @@ from gridtsne.store import LocalStore
 from gridtsne_dev.samples import label_of
 from PIL import Image
 
-from tests.support import run_cli
+from tests.support import encode, exif_rotated_jpeg, png_claiming, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -49,16 +49,8 @@ def test_digits_quality(digits_result: tuple[dict, np.ndarray]) -> None:
     assert dpq(vectors, cells, p=16) >= 0.85
 
 
-def _jpeg(image: Image.Image, **kwargs: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", **kwargs)
-    return buffer.getvalue()
-
-
 def write_bad_corpus(root: Path) -> dict[str, str]:
     """Write the corpus; return each file's expected outcome: 'placed', 'duplicate' or a skip reason."""
-    from tests.unit.test_images import exif_rotated_jpeg, png_claiming
-
     rng = np.random.default_rng(0)
 
     def noise(size: tuple[int, int] = (48, 48)) -> Image.Image:
@@ -66,11 +58,11 @@ def write_bad_corpus(root: Path) -> dict[str, str]:
 
     files: dict[str, tuple[bytes, str]] = {
         "empty.jpg": (b"", "empty file"),
-        "truncated.jpg": (_jpeg(noise((200, 200)))[:400], "corrupt image"),
+        "truncated.jpg": (encode(noise((200, 200)), "JPEG")[:400], "corrupt image"),
         "text.jpg": (b"this is not a picture\n", "not an image (unknown format)"),
         "tiny.png": (b"", "placed"),
         "bomb.png": (png_claiming(30000, 30000), "image too large"),
-        "cmyk.jpg": (_jpeg(Image.new("CMYK", (40, 40), (0, 200, 200, 0))), "placed"),
+        "cmyk.jpg": (encode(Image.new("CMYK", (40, 40), (0, 200, 200, 0)), "JPEG"), "placed"),
         "deep.png": (b"", "placed"),
         "palette.png": (b"", "placed"),
         "rotated.jpg": (exif_rotated_jpeg(), "duplicate"),

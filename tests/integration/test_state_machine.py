@@ -18,7 +18,7 @@ from gridtsne.aws.vectors import load_collection
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne_dev.stack import LocalStack
+from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import png, put, upload_digits
 
@@ -31,31 +31,31 @@ N = 56
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(url_expires=900) as running:
+def stack() -> Iterator[EmbeddedStack]:
+    with EmbeddedStack(url_expires=900) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def digits(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
+def digits(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """N sample digits uploaded to uploads/digits/ and delivered to the embed function."""
     events = upload_digits(stack, tmp_path_factory.mktemp("sm"), "digits", N)
     assert stack.deliver(events) == {"delivered": N, "failed": 0}
     return events
 
 
-def start(stack: LocalStack, collection: str, **extra: object) -> str:
+def start(stack: EmbeddedStack, collection: str, **extra: object) -> str:
     answer = stack.api("POST", "/v2/visualizations", {"collection": collection, **extra})
     assert answer.status == 202, answer.body
     assert answer.body["output"]["status"] in ("pending", "running")
     return str(answer.body["output"]["id"])
 
 
-def events_for(stack: LocalStack, job: str) -> list[dict]:
+def events_for(stack: EmbeddedStack, job: str) -> list[dict]:
     return [e for e in stack.received_events() if e["detail"]["id"] == job]
 
 
-def test_small_set_end_to_end(stack: LocalStack, digits: list[dict]) -> None:
+def test_small_set_end_to_end(stack: EmbeddedStack, digits: list[dict]) -> None:
     job = start(stack, "digits", params={"tile": 32, "perplexity": 15})
     output = stack.wait(job, timeout=300)
     assert output["status"] == "succeeded", output
@@ -87,7 +87,7 @@ def test_small_set_end_to_end(stack: LocalStack, digits: list[dict]) -> None:
 
 
 def test_duplicate_events_make_one_execution_and_one_vector_set(
-    stack: LocalStack, digits: list[dict]
+    stack: EmbeddedStack, digits: list[dict]
 ) -> None:
     store = S3Store(stack.bucket)
 
@@ -111,7 +111,7 @@ def test_duplicate_events_make_one_execution_and_one_vector_set(
     assert vector_files() == before
 
 
-def test_only_corrupt_files_fail_with_the_cause(stack: LocalStack) -> None:
+def test_only_corrupt_files_fail_with_the_cause(stack: EmbeddedStack) -> None:
     for i in range(3):
         put(stack, f"uploads/corrupt/file {i}.jpg", b"\xff\xd8\xff garbage " * (i + 1))
     job = start(stack, "corrupt")
@@ -126,7 +126,7 @@ def test_only_corrupt_files_fail_with_the_cause(stack: LocalStack) -> None:
     assert announced["detail"]["error"] == "NoImagesError"
 
 
-def test_a_failing_step_is_retried_then_recorded_failed(stack: LocalStack, digits: list[dict]) -> None:
+def test_a_failing_step_is_retried_then_recorded_failed(stack: EmbeddedStack, digits: list[dict]) -> None:
     calls_before = stack.shim.calls.count("reduce")
     stack.shim.faults["reduce"] = TransientError("throttled by a dependency")
     try:
@@ -142,14 +142,14 @@ def test_a_failing_step_is_retried_then_recorded_failed(stack: LocalStack, digit
     assert stack.execution(job)["status"] == "FAILED"
 
 
-def test_a_transient_fault_recovers(stack: LocalStack, digits: list[dict]) -> None:
+def test_a_transient_fault_recovers(stack: EmbeddedStack, digits: list[dict]) -> None:
     stack.shim.faults["render"] = [TransientError("first try fails")]
     job = start(stack, "digits", params={"tile": 16}, client_token="recovers")
     output = stack.wait(job, timeout=300)
     assert output["status"] == "succeeded", output
 
 
-def test_big_sets_run_the_processing_job(stack: LocalStack, tmp_path: Path) -> None:
+def test_big_sets_run_the_processing_job(stack: EmbeddedStack, tmp_path: Path) -> None:
     for i in range(6):
         put(stack, f"uploads/bigset/{i}.png", png((40 * i, 255 - 40 * i, 128)))
     os.environ["BIG_SET_THRESHOLD"] = "4"

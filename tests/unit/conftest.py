@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gridtsne_dev.stack import LocalStack
+from gridtsne_dev.stack import EmbeddedStack
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
+def stack() -> Iterator[EmbeddedStack]:
     """moto with the application's resources; the state machine records executions without running them."""
-    with LocalStack(execute=False) as running:
+    with EmbeddedStack(execute=False) as running:
         yield running

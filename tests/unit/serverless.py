@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
 
+from gridtsne_dev.events import object_created_event
 from gridtsne_dev.samples import write_digits
-from gridtsne_dev.stack import LocalStack, object_created_event
+from gridtsne_dev.stack import EmbeddedStack
 from PIL import Image
 
-from tests.support import ROOT
+from tests.support import ROOT, encode
 
 EVENTS = ROOT / "events"
 
@@ -25,12 +25,10 @@ def event(name: str) -> dict[str, Any]:
 
 def png(colour: tuple[int, int, int], size: int = 48) -> bytes:
     """A small solid PNG."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (size, size), colour).save(buffer, "PNG")
-    return buffer.getvalue()
+    return encode(Image.new("RGB", (size, size), colour), "PNG")
 
 
-def upload_digits(stack: LocalStack, tmp: Path, collection: str, count: int) -> list[dict[str, Any]]:
+def upload_digits(stack: EmbeddedStack, tmp: Path, collection: str, count: int) -> list[dict[str, Any]]:
     """Upload ``count`` sample digits to ``uploads/<collection>/``; return their Object Created events."""
     folder = tmp / f"digits-{count}"
     if not folder.exists():
@@ -38,18 +36,18 @@ def upload_digits(stack: LocalStack, tmp: Path, collection: str, count: int) -> 
     return stack.upload(folder, collection)
 
 
-def put(stack: LocalStack, key: str, data: bytes) -> dict[str, Any]:
+def put(stack: EmbeddedStack, key: str, data: bytes) -> dict[str, Any]:
     """Put one object; return its Object Created event."""
     return stack.put_object(key, data)
 
 
-def created(stack: LocalStack, key: str, data: bytes) -> dict[str, Any]:
+def created(stack: EmbeddedStack, key: str, data: bytes) -> dict[str, Any]:
     """The Object Created event for ``key`` (without putting it)."""
     return object_created_event(stack.bucket, key, len(data), "")
 
 
 def run_steps(
-    stack: LocalStack, job: str, collection: str, params: dict[str, Any] | None = None
+    stack: EmbeddedStack, job: str, collection: str, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Run the state machine's Lambda steps by hand, in order, as the small-set branch does."""
     state: dict[str, Any] = {"job_id": job, "collection": collection, "params": params or {}}

@@ -10,7 +10,8 @@ from gridtsne.aws.job import JobParams, JobTable
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import LocalStore, S3Store
-from gridtsne_dev.stack import LocalStack, load_module
+from gridtsne_dev.lambdas import load_module
+from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import ROOT, png, put
 
@@ -18,7 +19,7 @@ from tests.unit.serverless import ROOT, png, put
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
-def test_container_entry_point_reads_and_writes_local_folders(stack: LocalStack, tmp_path: Path) -> None:
+def test_container_entry_point_reads_and_writes_local_folders(stack: EmbeddedStack, tmp_path: Path) -> None:
     for i in range(5):
         put(stack, f"uploads/sage/{i}.png", png((50 * i, 20, 255 - 50 * i)))
     job = "sage-0123456789abcdef0123456789abcdef"

@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 from gridtsne.aws.job import JobParams, JobTable, job_id
-from gridtsne_dev.stack import LocalStack, api_event
+from gridtsne_dev.events import api_event
+from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import event, png, put
 
@@ -16,17 +17,17 @@ from tests.unit.serverless import event, png, put
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
-def call(stack: LocalStack, request: dict) -> tuple[int, dict]:
+def call(stack: EmbeddedStack, request: dict) -> tuple[int, dict]:
     response = stack.shim.invoke("api", request)
     return int(response["statusCode"]), json.loads(response["body"])
 
 
-def executions(stack: LocalStack) -> list[dict]:
+def executions(stack: EmbeddedStack) -> list[dict]:
     sfn = stack.client("stepfunctions")
     return list(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
 
 
-def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: LocalStack) -> None:
+def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: EmbeddedStack) -> None:
     put(stack, "uploads/demo/a.png", png((200, 10, 10)))
     before = len(executions(stack))
     status, body = call(stack, event("api_post_visualization.json"))
@@ -52,7 +53,7 @@ def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: Lo
     assert record is not None and record.execution_arn == arn and record.status == "PENDING"
 
 
-def test_another_client_token_is_another_job(stack: LocalStack) -> None:
+def test_another_client_token_is_another_job(stack: EmbeddedStack) -> None:
     put(stack, "uploads/demo/a.png", png((200, 10, 10)))
     request = event("api_post_visualization.json")
     request["body"] = json.dumps({"collection": "demo", "client_token": "second run"})
@@ -62,7 +63,7 @@ def test_another_client_token_is_another_job(stack: LocalStack) -> None:
     assert first["output"]["id"] != second["output"]["id"]
 
 
-def test_invalid_body_is_400_with_a_message(stack: LocalStack) -> None:
+def test_invalid_body_is_400_with_a_message(stack: EmbeddedStack) -> None:
     status, body = call(stack, event("api_post_visualization_invalid.json"))
     assert status == 400
     assert "tile" in body["message"]
@@ -74,19 +75,19 @@ def test_invalid_body_is_400_with_a_message(stack: LocalStack) -> None:
         assert body["message"].startswith("invalid request")
 
 
-def test_collection_without_uploads_is_400(stack: LocalStack) -> None:
+def test_collection_without_uploads_is_400(stack: EmbeddedStack) -> None:
     status, body = call(stack, api_event("POST", "/v2/visualizations", {"collection": "nothing-here"}))
     assert status == 400
     assert "no uploads" in body["message"]
 
 
-def test_unknown_id_is_404(stack: LocalStack) -> None:
+def test_unknown_id_is_404(stack: EmbeddedStack) -> None:
     status, body = call(stack, event("api_get_visualization.json"))
     assert status == 404
     assert "demo-0123456789abcdef0123456789abcdef" in body["message"]
 
 
-def test_get_follows_progress_then_gives_presigned_urls(stack: LocalStack) -> None:
+def test_get_follows_progress_then_gives_presigned_urls(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     job = "follow-0123456789abcdef0123456789abcdef"
     table.create(job, "follow", JobParams())
@@ -119,7 +120,7 @@ def test_get_follows_progress_then_gives_presigned_urls(stack: LocalStack) -> No
     assert fetched.status_code == 200 and fetched.content == b"content of mosaic.jpg"
 
 
-def test_get_failed_job_gives_the_cause(stack: LocalStack) -> None:
+def test_get_failed_job_gives_the_cause(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     job = "broken-0123456789abcdef0123456789abcdef"
     table.create(job, "broken", JobParams())
@@ -132,7 +133,7 @@ def test_get_failed_job_gives_the_cause(stack: LocalStack) -> None:
     }
 
 
-def test_list_by_collection_newest_first(stack: LocalStack) -> None:
+def test_list_by_collection_newest_first(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     for i in range(3):
         table.create(f"listed-{i}", "listed", JobParams(seed=i))

@@ -9,7 +9,8 @@ import pytest
 from gridtsne.aws.vectors import load_collection
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne_dev.stack import LocalStack, sqs_event
+from gridtsne_dev.events import sqs_event
+from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import event, png, put, upload_digits
 
@@ -17,13 +18,13 @@ from tests.unit.serverless import event, png, put, upload_digits
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
-def shards(stack: LocalStack, collection: str) -> list[str]:
+def shards(stack: EmbeddedStack, collection: str) -> list[str]:
     return [
         o.key for o in S3Store(stack.bucket).list(f"vectors/{collection}/shards/") if o.key.endswith(".npz")
     ]
 
 
-def test_sqs_batch_with_url_encoded_keys(stack: LocalStack) -> None:
+def test_sqs_batch_with_url_encoded_keys(stack: EmbeddedStack) -> None:
     batch = event("sqs_upload_batch.json")
     contents = {
         "uploads/demo/holiday photo (1).png": png((250, 200, 0)),
@@ -53,20 +54,20 @@ def test_sqs_batch_with_url_encoded_keys(stack: LocalStack) -> None:
     assert shards(stack, "demo") == before
 
 
-def test_bad_messages_are_reported_alone(stack: LocalStack, tmp_path: Path) -> None:
+def test_bad_messages_are_reported_alone(stack: EmbeddedStack, tmp_path: Path) -> None:
     events = upload_digits(stack, tmp_path, "partial", 3)
     messages = [
         {"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": json.dumps(e)} for i, e in enumerate(events)
     ]
     messages.append({"MessageId": "garbage", "ReceiptHandle": "rg", "Body": "{not json"})
     messages.append({"MessageId": "other", "ReceiptHandle": "ro", "Body": json.dumps({"source": "aws.ec2"})})
-    response = stack.shim.invoke("embed", sqs_event(messages, "gridtsne-uploads"))
+    response = stack.shim.invoke("embed", sqs_event(messages, stack.upload_queue))
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "other"]
     store = S3Store(stack.bucket)
     assert len(load_collection(store, "partial", list_inputs(store, "uploads/partial/").images).keys) == 3
 
 
-def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
+def test_corrupt_and_duplicate_uploads(stack: EmbeddedStack) -> None:
     red = png((220, 0, 0))
     events = [
         put(stack, "uploads/mixed/red.png", red),
@@ -107,7 +108,7 @@ def test_corrupt_and_duplicate_uploads(stack: LocalStack) -> None:
     assert len(collected.keys) == 1 and len(collected.duplicates) == 2
 
 
-def test_map_item_embeds_its_batch(stack: LocalStack, tmp_path: Path) -> None:
+def test_map_item_embeds_its_batch(stack: EmbeddedStack, tmp_path: Path) -> None:
     upload_digits(stack, tmp_path, "mapped", 5)
     state = event("state_prepare.json") | {"job_id": "mapped-job", "collection": "mapped"}
     prepared = stack.shim.invoke("prepare", state)
@@ -124,7 +125,7 @@ def test_map_item_embeds_its_batch(stack: LocalStack, tmp_path: Path) -> None:
     assert (again["count"], again["missing"], again["batches"]) == (5, 0, [])
 
 
-def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: LocalStack) -> None:
+def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: EmbeddedStack) -> None:
     # Powertools raises when every record failed, so the queue redelivers the whole batch.
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
@@ -132,6 +133,6 @@ def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: LocalStack) -> N
         stack.shim.invoke("embed", {"Records": [{"messageId": "a", "body": "[]"}]})
 
 
-def test_a_map_item_without_its_batch_fails(stack: LocalStack) -> None:
+def test_a_map_item_without_its_batch_fails(stack: EmbeddedStack) -> None:
     with pytest.raises(KeyError):
         stack.shim.invoke("embed", {"job_id": "x"})

@@ -15,7 +15,7 @@ from gridtsne.core.images import decode, square
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
-from gridtsne_dev.stack import LocalStack
+from gridtsne_dev.stack import EmbeddedStack
 from PIL import Image
 
 from tests.unit.serverless import event, put, run_steps, upload_digits
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 
 
 @pytest.fixture(scope="module")
-def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def finished(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A 14-file collection (12 digits, one copy, one corrupt file) run through every step."""
     tmp = tmp_path_factory.mktemp("steps")
     upload_digits(stack, tmp, "steps", 12)
@@ -38,7 +38,7 @@ def finished(stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> dic
     return run_steps(stack, job, "steps", {"tile": 32, "perplexity": 5})
 
 
-def test_prepare_snapshots_inputs_and_batches_missing(stack: LocalStack, finished: dict) -> None:
+def test_prepare_snapshots_inputs_and_batches_missing(stack: EmbeddedStack, finished: dict) -> None:
     prepared = finished["prepared"]
     assert (prepared["count"], prepared["missing"], prepared["threshold"]) == (14, 14, 4096)
     assert prepared["batches"] == [0] and prepared["batch_count"] == 1
@@ -49,13 +49,13 @@ def test_prepare_snapshots_inputs_and_batches_missing(stack: LocalStack, finishe
     assert len(json.dumps(finished)) < 4000
 
 
-def test_reduce_writes_points_for_placed_images(stack: LocalStack, finished: dict) -> None:
+def test_reduce_writes_points_for_placed_images(stack: EmbeddedStack, finished: dict) -> None:
     points = np.load(io.BytesIO(S3Store(stack.bucket).read(finished["reduced"]["points"])))
     assert points.shape == (12, 2) and np.isfinite(points).all()
     assert finished["reduced"]["count"] == 12
 
 
-def test_render_writes_every_output(stack: LocalStack, finished: dict) -> None:
+def test_render_writes_every_output(stack: EmbeddedStack, finished: dict) -> None:
     store = S3Store(stack.bucket)
     rendered = finished["rendered"]
     assert (rendered["count"], rendered["skipped"], rendered["duplicates"]) == (12, 1, 1)
@@ -71,7 +71,7 @@ def test_render_writes_every_output(stack: LocalStack, finished: dict) -> None:
     assert Image.open(io.BytesIO(store.read(rendered["outputs"]["scatter"]))).format == "PNG"
 
 
-def test_publish_marks_succeeded_and_announces(stack: LocalStack, finished: dict) -> None:
+def test_publish_marks_succeeded_and_announces(stack: EmbeddedStack, finished: dict) -> None:
     record = JobTable(stack.table).get(finished["job_id"])
     assert record is not None and record.status == "SUCCEEDED" and record.count == 12
     assert record.outputs == finished["rendered"]["outputs"]
@@ -82,19 +82,19 @@ def test_publish_marks_succeeded_and_announces(stack: LocalStack, finished: dict
     assert fetched.status_code == 200 and fetched.content[:2] == b"\xff\xd8"
 
 
-def test_publish_refuses_missing_outputs(stack: LocalStack) -> None:
+def test_publish_refuses_missing_outputs(stack: EmbeddedStack) -> None:
     JobTable(stack.table).create("nothing", "steps", JobParams())
     with pytest.raises(Exception, match="outputs not found") as raised:
         stack.shim.invoke("publish", {"job_id": "nothing"})
     assert type(raised.value).__name__ == "TransientError"
 
 
-def test_steps_of_an_unknown_job_fail(stack: LocalStack) -> None:
+def test_steps_of_an_unknown_job_fail(stack: EmbeddedStack) -> None:
     with pytest.raises(KeyError, match="no job record"):
         stack.shim.invoke("fail", {"job_id": "never-created", "error": {"Error": "X", "Cause": "y"}})
 
 
-def test_fail_records_the_cause_and_announces(stack: LocalStack) -> None:
+def test_fail_records_the_cause_and_announces(stack: EmbeddedStack) -> None:
     state = event("state_fail.json")
     JobTable(stack.table).create(state["job_id"], "demo", JobParams())
     stack.received_events()
@@ -108,7 +108,7 @@ def test_fail_records_the_cause_and_announces(stack: LocalStack) -> None:
     assert announced["detail"]["error"] == "NoImagesError"
 
 
-def test_reduce_of_only_corrupt_files_raises_no_images(stack: LocalStack, tmp_path: Path) -> None:
+def test_reduce_of_only_corrupt_files_raises_no_images(stack: EmbeddedStack, tmp_path: Path) -> None:
     put(stack, "uploads/junk/a.png", b"not a png")
     put(stack, "uploads/junk/b.jpg", b"")
     with pytest.raises(Exception, match="no usable images") as raised:
@@ -116,12 +116,12 @@ def test_reduce_of_only_corrupt_files_raises_no_images(stack: LocalStack, tmp_pa
     assert type(raised.value).__name__ == "NoImagesError"
 
 
-def test_prepare_of_an_empty_collection_raises(stack: LocalStack) -> None:
+def test_prepare_of_an_empty_collection_raises(stack: EmbeddedStack) -> None:
     with pytest.raises(Exception, match="no files under uploads/void/"):
         stack.shim.invoke("prepare", {"job_id": "void-job", "collection": "void", "params": {}})
 
 
-def test_larger_tiles_are_cut_from_the_originals(stack: LocalStack) -> None:
+def test_larger_tiles_are_cut_from_the_originals(stack: EmbeddedStack) -> None:
     """Tiles above the stored 64 px thumbnails come from the originals: 2 px patterns survive a 128 px
     tile but average to flat grey in a 64 px thumbnail, so an upscaled thumbnail cannot show them."""
     yy, xx = np.mgrid[:256, :256] // 2

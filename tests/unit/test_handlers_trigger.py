@@ -6,7 +6,7 @@ import json
 
 import pytest
 from gridtsne.aws.job import JobTable
-from gridtsne_dev.stack import LocalStack
+from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import event, png, put
 
@@ -14,12 +14,12 @@ from tests.unit.serverless import event, png, put
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
 
-def executions(stack: LocalStack) -> list[dict]:
+def executions(stack: EmbeddedStack) -> list[dict]:
     sfn = stack.client("stepfunctions")
     return list(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
 
 
-def control_event(stack: LocalStack, collection: str, params: dict) -> dict:
+def control_event(stack: EmbeddedStack, collection: str, params: dict) -> dict:
     dropped = put(stack, f"uploads/{collection}/_visualize.json", json.dumps(params).encode())
     sample = event("s3_visualize_json_created.json")
     sample["detail"]["object"].update(
@@ -28,7 +28,7 @@ def control_event(stack: LocalStack, collection: str, params: dict) -> dict:
     return sample
 
 
-def test_dropped_file_starts_one_execution(stack: LocalStack) -> None:
+def test_dropped_file_starts_one_execution(stack: EmbeddedStack) -> None:
     put(stack, "uploads/dropped/a.png", png((1, 2, 3)))
     request = control_event(stack, "dropped", {"tile": 40, "seed": 3})
     before = len(executions(stack))
@@ -43,13 +43,13 @@ def test_dropped_file_starts_one_execution(stack: LocalStack) -> None:
     assert len(names) == before + 1 and result["id"] in names
 
 
-def test_dropping_the_file_again_is_a_new_run(stack: LocalStack) -> None:
+def test_dropping_the_file_again_is_a_new_run(stack: EmbeddedStack) -> None:
     first = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40}))
     second = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40, "perplexity": 10}))
     assert first["id"] != second["id"] and second["started"] is True
 
 
-def test_invalid_parameters_and_other_keys_are_ignored(stack: LocalStack) -> None:
+def test_invalid_parameters_and_other_keys_are_ignored(stack: EmbeddedStack) -> None:
     before = len(executions(stack))
     assert "invalid" in stack.shim.invoke("trigger", control_event(stack, "bad", {"tile": "huge"}))["ignored"]
     sample = event("s3_object_created.json")  # an image, not the control file

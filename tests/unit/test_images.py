@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from gridtsne.core.images import ImageError, Limits, decode, probe_size
 from PIL import Image
 
-
-def encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, fmt, **kwargs)
-    return buffer.getvalue()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A PNG whose header declares width × height (the pixel data is tiny)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0"))
-        + chunk(b"IEND", b"")
-    )
-
-
-def exif_rotated_jpeg() -> bytes:
-    """A 40×20 JPEG, left half red, whose EXIF orientation says 'rotate 90° clockwise' (6)."""
-    image = Image.new("RGB", (40, 20), "blue")
-    image.paste((255, 0, 0), (0, 0, 20, 20))
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    return encode(image, "JPEG", exif=exif.tobytes(), quality=95)
+from tests.support import encode, exif_rotated_jpeg, png_claiming
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])

@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from gridtsne.core import lap
 from gridtsne.core.assign import cell_targets
-
-from benchmarks.assign import brenier_instance, total_cost
+from gridtsne_dev.instances import brenier_instance, total_cost
 
 
 def _lapjv_cost(points: np.ndarray, targets: np.ndarray) -> float:

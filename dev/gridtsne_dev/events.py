@@ -1,0 +1,88 @@
+"""The events AWS would send the functions: S3 "Object Created" (EventBridge), SQS batches, API Gateway."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote_plus
+
+from gridtsne_dev.intrinsics import ACCOUNT, REGION
+
+__all__ = ["api_event", "object_created_event", "sqs_event"]
+
+
+def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
+    """The EventBridge event S3 sends for a new object (the key URL-encoded, as S3 does)."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": quote_plus(key, safe="/"), "size": size, "etag": etag, "sequencer": "0"},
+            "request-id": uuid.uuid4().hex[:16],
+            "requester": ACCOUNT,
+            "reason": "PutObject",
+        },
+    }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
+    """The event Lambda's SQS poller sends for messages received from ``queue`` (a queue name).
+
+    ``messages`` are as ``ReceiveMessage`` answers them (``MessageId``, ``ReceiptHandle``, ``Body``).
+    """
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(int(time.time() * 1000))},
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}",
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def api_event(
+    method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The event API Gateway (REST, proxy integration) sends for ``/v2/visualizations[/{id}]``."""
+    resource = "/v2/visualizations/{id}" if path.rstrip("/").count("/") >= 3 else "/v2/visualizations"
+    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json", "Host": "localhost"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"id": path.rsplit("/", 1)[-1]} if "{id}" in resource else None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/Prod{path}",
+            "stage": "Prod",
+            "requestId": str(uuid.uuid4()),
+            "accountId": ACCOUNT,
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": text,
+        "isBase64Encoded": False,
+    }
