@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from gridtsne.aws.job import JobTable
 from gridtsne.aws.steps import TransientError
+from gridtsne.aws.table import JobTable
 from gridtsne.aws.vectors import load_collection
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs

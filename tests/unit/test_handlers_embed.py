@@ -10,6 +10,7 @@ from gridtsne.aws.vectors import load_collection
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
 from gridtsne_dev.stack import LocalStack, sqs_event
+from pydantic import ValidationError
 
 from tests.unit.serverless import event, png, put, upload_digits
 
@@ -133,5 +134,5 @@ def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: LocalStack) -> N
 
 
 def test_a_map_item_without_its_batch_fails(stack: LocalStack) -> None:
-    with pytest.raises(KeyError):
-        stack.shim.invoke("embed", {"job_id": "x"})
+    with pytest.raises(ValidationError, match="batch"):
+        stack.shim.invoke("embed", {"job_id": "x", "inputs": "visualizations/x/inputs.json"})

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.aws.job import JobParams
+from gridtsne.aws.table import JobTable
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store

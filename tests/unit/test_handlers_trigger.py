@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from gridtsne.aws.job import JobTable
+from gridtsne.aws.table import JobTable
 from gridtsne_dev.stack import LocalStack
 
 from tests.unit.serverless import event, png, put
