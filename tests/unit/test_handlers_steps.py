@@ -12,6 +12,7 @@ import pytest
 import requests
 from gridtsne.aws.job import JobParams
 from gridtsne.aws.table import JobTable
+from gridtsne.aws.uploads import shared_embedder
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
@@ -130,3 +131,24 @@ def test_larger_tiles_are_cut_from_the_originals(stack: LocalStack) -> None:
     assert mosaic.size[0] % 128 == 0 and mosaic.size[1] % 128 == 0
     colours = {mosaic.getpixel((64, 64)), mosaic.getpixel((mosaic.size[0] - 64, mosaic.size[1] - 64))}
     assert any(c[0] > 200 for c in colours if isinstance(c, tuple))
+
+
+def test_render_names_the_model_from_the_shards_without_the_model_file(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The render function has no model layer on AWS: the record comes from the shards' manifests.
+    put(stack, "uploads/nomodel/red.png", png((230, 0, 0)))
+    put(stack, "uploads/nomodel/blue.png", png((0, 0, 230)))
+    JobTable(stack.table).create("nomodel-job", "nomodel", JobParams(tile=16))
+    state = {"job_id": "nomodel-job", "collection": "nomodel", "params": {"tile": 16}}
+    prepared = stack.shim.invoke("prepare", state)
+    item = {"job_id": "nomodel-job", "inputs": prepared["inputs"], "batch": 0}
+    assert stack.shim.invoke("embed", item)["embedded"] == 2
+    embedded_with = json.loads(json.dumps(shared_embedder().describe()))
+    monkeypatch.setenv("GRIDTSNE_MODEL", str(tmp_path / "no such model.onnx"))
+    stack.shim.invoke("reduce", state)
+    rendered = stack.shim.invoke("render", state)
+    layout = json.loads(S3Store(stack.bucket).read(rendered["outputs"]["layout"]))
+    assert layout["model"] == embedded_with
+    assert layout["model"]["name"] == "efficientnet_lite0" and layout["model"]["sha256"]
+    assert layout["model"]["input_size"] == 224
