@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws.events import JobState
+from gridtsne.aws.events import JobInput
 from gridtsne.aws.settings import Settings
 from gridtsne.aws.steps import prepare
 
@@ -26,7 +26,7 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """List uploads and vectors; write ``visualizations/<id>/inputs.json``."""
     settings = Settings.from_env()
-    state = JobState.model_validate(event)
+    state = JobInput.model_validate(event)
     logger.append_keys(job_id=state.job_id)
     settings.progress(state.job_id)("prepare", 5)
     result = prepare(

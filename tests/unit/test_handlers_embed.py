@@ -61,8 +61,11 @@ def test_bad_messages_are_reported_alone(stack: LocalStack, tmp_path: Path) -> N
     ]
     messages.append({"MessageId": "garbage", "ReceiptHandle": "rg", "Body": "{not json"})
     messages.append({"MessageId": "other", "ReceiptHandle": "ro", "Body": json.dumps({"source": "aws.ec2"})})
+    deleted = {**events[0], "detail-type": "Object Deleted"}
+    messages.append({"MessageId": "deleted", "ReceiptHandle": "rd", "Body": json.dumps(deleted)})
     response = stack.shim.invoke("embed", sqs_event(messages, "gridtsne-uploads"))
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "other"]
+    failed = sorted(f["itemIdentifier"] for f in response["batchItemFailures"])
+    assert failed == ["deleted", "garbage", "other"]
     store = S3Store(stack.bucket)
     assert len(load_collection(store, "partial", list_inputs(store, "uploads/partial/").images).keys) == 3
 

@@ -1,9 +1,9 @@
 """Events in and out: S3 "Object Created" events, the state machine's step inputs, and the job's events.
 
 In: :func:`object_created` reads an EventBridge "Object Created" event from S3 with Powertools' parser
-model; :class:`JobState`, :class:`EmbedItem` and :class:`FailedState` are what the state machine passes to
-its Lambda steps. Out: :func:`publish_event` puts a ``gridtsne`` event ("Visualization Succeeded" or
-"Visualization Failed") on the EventBridge bus.
+model; :class:`JobInput` (an execution's input), :class:`JobState`, :class:`EmbedItem` and
+:class:`FailedState` are what the state machine passes to its Lambda steps. Out: :func:`publish_event`
+puts a ``gridtsne`` event ("Visualization Succeeded" or "Visualization Failed") on the EventBridge bus.
 """
 
 from __future__ import annotations
@@ -15,10 +15,18 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gridtsne.aws.job import JobParams
+from gridtsne.aws.job import COLLECTION_PATTERN, JobParams
 from gridtsne.store import ObjectInfo
 
-__all__ = ["EVENT_SOURCE", "EmbedItem", "FailedState", "JobState", "object_created", "publish_event"]
+__all__ = [
+    "EVENT_SOURCE",
+    "EmbedItem",
+    "FailedState",
+    "JobInput",
+    "JobState",
+    "object_created",
+    "publish_event",
+]
 
 #: The ``source`` of the events a job puts on the bus.
 EVENT_SOURCE = "gridtsne"
@@ -41,12 +49,17 @@ def object_created(event: Any) -> tuple[str, ObjectInfo]:
 
 
 class JobState(BaseModel):
-    """The state the state machine passes to prepare, reduce, render and publish (other keys ignored)."""
+    """The state the state machine passes to its steps: at least the job id (other keys ignored)."""
 
     model_config = ConfigDict(extra="ignore")
 
     job_id: str = Field(min_length=1, description="The job, also the execution's name.")
-    collection: str = Field("", description="The collection the job lays out.")
+
+
+class JobInput(JobState):
+    """The execution's input, as :func:`~gridtsne.aws.submit.submit` starts it (and prepare reads it)."""
+
+    collection: str = Field(pattern=COLLECTION_PATTERN, description="The collection the job lays out.")
     params: JobParams = Field(default_factory=lambda: JobParams.model_validate({}))
 
     @field_validator("params", mode="before")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from gridtsne.aws.events import JobInput
 from gridtsne.aws.job import JobParams, JobRecord, job_id
 from gridtsne.aws.table import JobTable
 
@@ -39,9 +39,9 @@ def submit(
     record, created = table.create(job, collection, params)
     if not created and (record.execution_arn or record.status != "PENDING"):
         return record, False
-    payload = {"job_id": job, "collection": collection, "params": params.model_dump()}
+    payload = JobInput(job_id=job, collection=collection, params=params).model_dump_json()
     try:
-        response = sfn.start_execution(stateMachineArn=state_machine_arn, name=job, input=json.dumps(payload))
+        response = sfn.start_execution(stateMachineArn=state_machine_arn, name=job, input=payload)
     except sfn.exceptions.ExecutionAlreadyExists:
         return record, False
     table.started(job, response["executionArn"])
