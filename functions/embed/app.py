@@ -37,7 +37,7 @@ def _parse(record: SQSRecord) -> ObjectInfo:
 
 @tracer.capture_method
 def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Parse every message, embed the parsed objects per collection, report failed messages."""
+    """Parse every message, embed the parsed objects (one shard per collection), report failed messages."""
     settings = Settings.from_env()
     store = settings.store()
     parsed: dict[str, ObjectInfo] = {}
@@ -47,30 +47,22 @@ def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
             parsed[record.message_id] = _parse(record)
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("unusable message", message_id=record.message_id, error=str(exc))
-    failed_collections: dict[str, str] = {}
-    by_collection: dict[str, list[ObjectInfo]] = {}
-    for obj in parsed.values():
-        by_collection.setdefault(collection_of(obj.key) or "", []).append(obj)
-    for collection, objects in sorted(by_collection.items()):
-        try:
-            summary = embed_uploads(store, objects, limits=settings.limits())
-        except Exception as exc:  # reported per message below; the queue redelivers them
-            logger.exception("embedding failed", collection=collection)
-            failed_collections[collection] = f"{type(exc).__name__}: {exc}"
-            continue
-        for name, result in summary.items():
-            logger.info("embedded", collection=name, **result)
-            metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result["embedded"])
-            metrics.add_metric("ImagesReused", MetricUnit.Count, result["reused"])
-            metrics.add_metric("ImagesSkipped", MetricUnit.Count, result["skipped"])
+    done = embed_uploads(store, list(parsed.values()), limits=settings.limits())
+    for collection, error in done.failed.items():
+        logger.error("embedding failed", collection=collection, exc_info=error)
+    for collection, result in done.shards.items():
+        logger.info("embedded", collection=collection, **result.to_dict())
+        metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result.embedded)
+        metrics.add_metric("ImagesReused", MetricUnit.Count, result.reused)
+        metrics.add_metric("ImagesSkipped", MetricUnit.Count, len(result.skipped))
 
     def record_handler(record: SQSRecord) -> str:
         obj = parsed.get(record.message_id)
         if obj is None:
             raise ValueError("not an S3 Object Created event for this bucket")
-        collection = collection_of(obj.key) or ""
-        if collection in failed_collections:
-            raise RuntimeError(failed_collections[collection])
+        error = done.failed.get(collection_of(obj.key) or "")
+        if error is not None:
+            raise RuntimeError(f"{type(error).__name__}: {error}")
         return obj.key
 
     response = process_partial_response(

@@ -139,3 +139,26 @@ def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: LocalStack) -> N
 def test_a_map_item_without_its_batch_fails(stack: LocalStack) -> None:
     with pytest.raises(ValidationError, match="batch"):
         stack.shim.invoke("embed", {"job_id": "x", "inputs": "visualizations/x/inputs.json"})
+
+
+def test_a_failing_collection_fails_only_its_messages(
+    stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridtsne.aws import uploads
+
+    def embed_objects(store, collection, objects, embedder, **options):  # type: ignore[no-untyped-def]
+        if collection == "unlucky":
+            raise OSError("the bucket said no")
+        return real(store, collection, objects, embedder, **options)
+
+    real = uploads.embed_objects
+    monkeypatch.setattr(uploads, "embed_objects", embed_objects)
+    good = put(stack, "uploads/lucky/a.png", png((9, 9, 9)))
+    bad = put(stack, "uploads/unlucky/b.png", png((1, 1, 1)))
+    messages = [
+        {"MessageId": name, "ReceiptHandle": name, "Body": json.dumps(sent)}
+        for name, sent in (("g", good), ("b", bad))
+    ]
+    response = stack.shim.invoke("embed", sqs_event(messages, "q"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "b"}]}
+    assert shards(stack, "lucky") and not shards(stack, "unlucky")

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from dataclasses import dataclass, field
 
 from gridtsne.aws.job import COLLECTION_PATTERN
-from gridtsne.aws.vectors import embed_objects, upload_prefix
+from gridtsne.aws.vectors import ShardResult, embed_objects, upload_prefix
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import Limits
 from gridtsne.core.inputs import Kind, kind_of
 from gridtsne.core.model import load_spec
 from gridtsne.store import ObjectInfo, Store
 
-__all__ = ["collection_of", "embed_uploads", "shared_embedder", "with_etags"]
+__all__ = ["UploadsEmbedded", "collection_of", "embed_uploads", "shared_embedder", "with_etags"]
 
 
 @functools.cache
@@ -48,25 +48,35 @@ def with_etags(store: Store, objects: list[ObjectInfo]) -> list[ObjectInfo]:
     return out
 
 
+@dataclass
+class UploadsEmbedded:
+    """What embedding a batch of uploads did, per collection."""
+
+    shards: dict[str, ShardResult] = field(default_factory=dict)
+    #: Collections whose shard could not be written, with the error (their uploads must come again).
+    failed: dict[str, Exception] = field(default_factory=dict)
+
+
 def embed_uploads(
     store: Store, objects: list[ObjectInfo], embedder: Embedder | None = None, limits: Limits | None = None
-) -> dict[str, dict[str, Any]]:
-    """Embed uploaded images, one shard per collection.
+) -> UploadsEmbedded:
+    """Embed uploaded images, one shard per collection; a collection that fails leaves the others be.
 
-    Returns
-    -------
-    dict
-        Per collection, what its shard did (:meth:`~gridtsne.aws.vectors.ShardResult.to_dict`).
+    Objects that are not images under ``uploads/<collection>/`` are ignored, and so are objects deleted
+    since their event.
     """
     groups: dict[str, list[ObjectInfo]] = {}
     for obj in objects:
         collection = collection_of(obj.key)
         if collection is not None and kind_of(obj.key[len(upload_prefix(collection)) :]) is Kind.IMAGE:
             groups.setdefault(collection, []).append(obj)
-    results = {}
+    done = UploadsEmbedded()
     for collection, group in sorted(groups.items()):
-        found = with_etags(store, group)
-        if found:
-            result = embed_objects(store, collection, found, embedder or shared_embedder(), limits=limits)
-            results[collection] = result.to_dict()
-    return results
+        try:
+            found = with_etags(store, group)
+            if found:
+                model = embedder or shared_embedder()
+                done.shards[collection] = embed_objects(store, collection, found, model, limits=limits)
+        except Exception as exc:  # reported per collection; the caller has its uploads delivered again
+            done.failed[collection] = exc
+    return done
