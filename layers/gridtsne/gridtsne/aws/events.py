@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gridtsne.aws.job import COLLECTION_PATTERN, JobParams
 from gridtsne.store import ObjectInfo
@@ -84,6 +84,12 @@ class CaughtError(BaseModel):
 
     error: str = Field("States.Unknown", alias="Error")
     cause: str = Field("unknown cause", alias="Cause")
+
+    @field_validator("error", "cause", mode="before")
+    @classmethod
+    def _given(cls, value: Any, info: ValidationInfo) -> Any:
+        # A Catch without a name or cause gets the defaults, never a second failure.
+        return value or cls.model_fields[info.field_name or ""].default
 
 
 class FailedState(BaseModel):
