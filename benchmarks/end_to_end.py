@@ -18,8 +18,7 @@ from gridtsne.core.assign import cell_targets, grid_shape
 from gridtsne.core.embed import Embedder
 from gridtsne.core.model import load_spec
 from gridtsne.core.quality import dpq, knn_label_accuracy
-from gridtsne.output.layout import Layout
-from gridtsne.pipeline import Params, assign_stage, embed_stage, list_inputs, reduce_stage, render_outputs
+from gridtsne.pipeline import Params, embed_stage, list_inputs, place, reduce_stage, render_outputs
 from gridtsne.store import LocalStore
 from gridtsne_dev.samples import label_of
 from openTSNE import TSNE
@@ -91,14 +90,11 @@ def our_method(folder: Path, params: Params) -> tuple[Run, Embedder]:
     with measured() as run.stages["reduce"]:
         points = reduce_stage(embedded.vectors, params)
     with measured() as run.stages["assign"]:
-        rows, cols, cells = assign_stage(points, params)
+        layout = place(embedded.keys, points, params)
     with measured() as run.stages["render"]:
         assert embedded.thumbnails is not None
-        layout = Layout(
-            rows=rows, cols=cols, tile=params.tile, keys=embedded.keys, cells=cells, points=points
-        )
         render_outputs(layout, embedded.thumbnails)
-    run.keys, run.cells, run.vectors = embedded.keys, cells, embedded.vectors
+    run.keys, run.cells, run.vectors = embedded.keys, layout.cells, embedded.vectors
     return run, embedder
 
 

@@ -21,8 +21,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
 from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, Progress
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.submit import submit
 from gridtsne.aws.vectors import upload_prefix
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -108,12 +109,12 @@ def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def create_visualization(body: CreateVisualization) -> Response[dict[str, Any]]:
     """Start (or find) the job for this request."""
-    settings = visualize.Settings.from_env()
+    settings = Settings.from_env()
     store = settings.store()
     if next(iter(store.list(upload_prefix(body.collection))), None) is None:
         return _message(400, f"collection {body.collection!r} has no uploads")
-    record, started = visualize.submit(
-        settings.jobs(),
+    record, started = submit(
+        settings.table(),
         boto3.client("stepfunctions"),
         settings.state_machine_arn,
         body.collection,
@@ -131,8 +132,8 @@ def create_visualization(body: CreateVisualization) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def get_visualization(job_id: str) -> Response[dict[str, Any]]:
     """The job's status, progress and, once done, presigned URLs of its outputs."""
-    settings = visualize.Settings.from_env()
-    record = settings.jobs().get(job_id)
+    settings = Settings.from_env()
+    record = settings.table().get(job_id)
     if record is None:
         return _message(404, f"no visualization {job_id!r}")
     urls = None
@@ -149,7 +150,7 @@ def list_visualizations(
     collection: Annotated[str, Query(pattern=COLLECTION_PATTERN, description="Collection name.")],
 ) -> dict[str, Any]:
     """The collection's jobs, newest first (no URLs; GET one for those)."""
-    records = visualize.Settings.from_env().jobs().list(collection)
+    records = Settings.from_env().table().list(collection)
     return {"output": [_view(r).model_dump(mode="json", exclude_none=True) for r in records]}
 
 

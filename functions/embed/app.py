@@ -19,7 +19,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
+from gridtsne.aws.events import EmbedItem, object_created
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.steps import embed_batch
+from gridtsne.aws.uploads import collection_of, embed_uploads
 from gridtsne.store import ObjectInfo
 
 logger = Logger()
@@ -28,14 +31,14 @@ metrics = Metrics()
 
 
 def _parse(record: SQSRecord) -> ObjectInfo:
-    _bucket, obj = visualize.object_created(json.loads(record.body))
+    _bucket, obj = object_created(json.loads(record.body))
     return obj
 
 
 @tracer.capture_method
 def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Parse every message, embed the parsed objects per collection, report failed messages."""
-    settings = visualize.Settings.from_env()
+    """Parse every message, embed the parsed objects (one shard per collection), report failed messages."""
+    settings = Settings.from_env()
     store = settings.store()
     parsed: dict[str, ObjectInfo] = {}
     for raw in event["Records"]:
@@ -44,30 +47,22 @@ def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
             parsed[record.message_id] = _parse(record)
         except (ValueError, KeyError, TypeError) as exc:
             logger.warning("unusable message", message_id=record.message_id, error=str(exc))
-    failed_collections: dict[str, str] = {}
-    by_collection: dict[str, list[ObjectInfo]] = {}
-    for obj in parsed.values():
-        by_collection.setdefault(visualize.collection_of(obj.key) or "", []).append(obj)
-    for collection, objects in sorted(by_collection.items()):
-        try:
-            summary = visualize.embed_uploads(store, objects, limits=settings.limits())
-        except Exception as exc:  # reported per message below; the queue redelivers them
-            logger.exception("embedding failed", collection=collection)
-            failed_collections[collection] = f"{type(exc).__name__}: {exc}"
-            continue
-        for name, result in summary.items():
-            logger.info("embedded", collection=name, **result)
-            metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result["embedded"])
-            metrics.add_metric("ImagesReused", MetricUnit.Count, result["reused"])
-            metrics.add_metric("ImagesSkipped", MetricUnit.Count, result["skipped"])
+    done = embed_uploads(store, list(parsed.values()), limits=settings.limits())
+    for collection, error in done.failed.items():
+        logger.error("embedding failed", collection=collection, exc_info=error)
+    for collection, result in done.shards.items():
+        logger.info("embedded", collection=collection, **result.to_dict())
+        metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result.embedded)
+        metrics.add_metric("ImagesReused", MetricUnit.Count, result.reused)
+        metrics.add_metric("ImagesSkipped", MetricUnit.Count, len(result.skipped))
 
     def record_handler(record: SQSRecord) -> str:
         obj = parsed.get(record.message_id)
         if obj is None:
             raise ValueError("not an S3 Object Created event for this bucket")
-        collection = visualize.collection_of(obj.key) or ""
-        if collection in failed_collections:
-            raise RuntimeError(failed_collections[collection])
+        error = done.failed.get(collection_of(obj.key) or "")
+        if error is not None:
+            raise RuntimeError(f"{type(error).__name__}: {error}")
         return obj.key
 
     response = process_partial_response(
@@ -79,11 +74,10 @@ def embed_queue_batch(event: dict[str, Any], context: LambdaContext) -> dict[str
 @tracer.capture_method
 def embed_map_item(event: dict[str, Any]) -> dict[str, Any]:
     """One Map item: embed a batch of the job's missing inputs."""
-    settings = visualize.Settings.from_env()
-    job = str(event["job_id"])
-    batch, batches = int(event["batch"]), max(1, int(event.get("batches", 1)))
-    settings.progress(job)("embed", 10 + (40 * batch) // batches)
-    result = visualize.embed_batch(settings.store(), str(event["inputs"]), batch, limits=settings.limits())
+    settings = Settings.from_env()
+    item = EmbedItem.model_validate(event)
+    settings.progress(item.job_id)("embed", 10 + (40 * item.batch) // item.batches)
+    result = embed_batch(settings.store(), item.inputs, item.batch, limits=settings.limits())
     metrics.add_metric("ImagesEmbedded", MetricUnit.Count, result.embedded)
     return result.to_dict()
 

@@ -10,7 +10,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
+from gridtsne.aws.events import FailedState
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.steps import record_failure
 
 logger = Logger()
 tracer = Tracer()
@@ -22,16 +24,11 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Mark the job FAILED; output ``{"id", "status", "error", "cause"}``."""
-    settings = visualize.Settings.from_env()
-    job = str(event["job_id"])
-    logger.append_keys(job_id=job)
-    error = event.get("error") or {}
-    result = visualize.record_failure(
-        settings.jobs(),
-        job,
-        str(error.get("Error") or "States.Unknown"),
-        str(error.get("Cause") or "unknown cause"),
-        bus=settings.bus,
+    settings = Settings.from_env()
+    state = FailedState.model_validate(event)
+    logger.append_keys(job_id=state.job_id)
+    result = record_failure(
+        settings.table(), state.job_id, state.error.error, state.error.cause, bus=settings.bus
     )
     metrics.add_metric("VisualizationsFailed", MetricUnit.Count, 1)
     logger.error("visualization failed", error=result["error"], cause=result["cause"])

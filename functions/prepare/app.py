@@ -11,8 +11,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
-from gridtsne.aws.job import JobParams
+from gridtsne.aws.events import JobInput
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.steps import prepare
 
 logger = Logger()
 tracer = Tracer()
@@ -24,15 +25,15 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """List uploads and vectors; write ``visualizations/<id>/inputs.json``."""
-    settings = visualize.Settings.from_env()
-    job = str(event["job_id"])
-    logger.append_keys(job_id=job)
-    settings.progress(job)("prepare", 5)
-    result = visualize.prepare(
+    settings = Settings.from_env()
+    state = JobInput.model_validate(event)
+    logger.append_keys(job_id=state.job_id)
+    settings.progress(state.job_id)("prepare", 5)
+    result = prepare(
         settings.store(),
-        job,
-        str(event["collection"]),
-        JobParams.model_validate(event.get("params") or {}),
+        state.job_id,
+        state.collection,
+        state.params,
         batch=settings.embed_batch,
         threshold=settings.big_set_threshold,
     )

@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
+from gridtsne.aws.events import JobState
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.steps import publish
 
 logger = Logger()
 tracer = Tracer()
@@ -19,12 +21,10 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Input: the state (``job_id``); output ``{"id", "status", "count", "outputs"}``."""
-    settings = visualize.Settings.from_env()
-    job = str(event["job_id"])
+    settings = Settings.from_env()
+    job = JobState.model_validate(event).job_id
     logger.append_keys(job_id=job)
-    result = visualize.publish(
-        settings.store(), settings.jobs(), job, expires=settings.url_expires, bus=settings.bus
-    )
+    result = publish(settings.store(), settings.table(), job, expires=settings.url_expires, bus=settings.bus)
     metrics.add_metric("VisualizationsSucceeded", MetricUnit.Count, 1)
     logger.info("published", count=result["count"])
     return result

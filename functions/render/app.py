@@ -7,7 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
+from gridtsne.aws.events import JobState
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.steps import render_job
 
 logger = Logger()
 tracer = Tracer()
@@ -22,11 +24,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
     The viewer reaches the mosaic and the originals through presigned URLs valid ``URL_EXPIRES`` seconds.
     """
-    settings = visualize.Settings.from_env()
-    job = str(event["job_id"])
+    settings = Settings.from_env()
+    job = JobState.model_validate(event).job_id
     logger.append_keys(job_id=job)
     store = settings.store()
-    result = visualize.render_job(
+    result = render_job(
         store, job, lambda key: store.url(key, settings.url_expires), progress=settings.progress(job)
     )
     metrics.add_metric("ImagesPlaced", MetricUnit.Count, result["count"])

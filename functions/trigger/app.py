@@ -14,8 +14,11 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws import steps as visualize
+from gridtsne.aws.events import object_created
 from gridtsne.aws.job import JobParams
+from gridtsne.aws.settings import Settings
+from gridtsne.aws.submit import submit
+from gridtsne.aws.uploads import collection_of
 from pydantic import ValidationError
 
 logger = Logger()
@@ -30,9 +33,9 @@ CONTROL_FILE = "_visualize.json"
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Output ``{"id", "status", "started"}``, or ``{"ignored": reason}`` for other keys or bad files."""
-    settings = visualize.Settings.from_env()
-    _bucket, obj = visualize.object_created(event)
-    collection = visualize.collection_of(obj.key)
+    settings = Settings.from_env()
+    _bucket, obj = object_created(event)
+    collection = collection_of(obj.key)
     if collection is None or obj.key != f"uploads/{collection}/{CONTROL_FILE}":
         return {"ignored": f"not a {CONTROL_FILE} upload: {obj.key}"}
     store = settings.store()
@@ -41,8 +44,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except (ValueError, ValidationError) as exc:
         logger.warning("invalid parameters file", key=obj.key, error=str(exc))
         return {"ignored": f"invalid {CONTROL_FILE}: {exc}"}
-    record, started = visualize.submit(
-        settings.jobs(),
+    record, started = submit(
+        settings.table(),
         boto3.client("stepfunctions"),
         settings.state_machine_arn,
         collection,

@@ -8,7 +8,7 @@ URLs and originals), ``JOB_TABLE`` (progress), ``GRIDTSNE_JOB_ID``.
 
 The embedded stack (``dev/gridtsne_dev``) calls :func:`processing_handler` in-process with the same
 CreateProcessingJob request, reading and writing the bucket directly. Both run the library's stages through
-:func:`gridtsne.aws.steps.run_job`; nothing here re-implements a stage.
+:func:`gridtsne.aws.steps.render_job` with ``reduce=True``; nothing here re-implements a stage.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gridtsne.aws import steps as visualize
-from gridtsne.aws.job import JobTable
+from gridtsne.aws.steps import render_job
+from gridtsne.aws.table import JobTable
 from gridtsne.store import LocalStore, S3Store, Store
 
 
@@ -43,10 +43,11 @@ def run(
         if jobs is not None:
             jobs.progress(job, stage, percent)
 
-    return visualize.run_job(
+    return render_job(
         source,
         job,
         lambda key: bucket_store.url(key, expires),
+        reduce=True,
         out=target,
         originals=bucket_store,
         progress=progress,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from gridtsne.aws.job import JobTable
 from gridtsne.aws.steps import TransientError
+from gridtsne.aws.table import JobTable
 from gridtsne.aws.vectors import load_collection
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
@@ -72,6 +72,7 @@ def test_small_set_end_to_end(stack: EmbeddedStack, digits: list[dict]) -> None:
     layout = fetched["layout"].json()
     check(layout, [o.key for o in list_inputs(S3Store(stack.bucket), "uploads/digits/").images])
     assert len(layout["images"]) == N and layout["grid"]["tile"] == 32
+    assert layout["model"]["name"] == "efficientnet_lite0" and layout["model"]["sha256"]
     viewer = fetched["viewer"].text
     first_original = layout["images"][0]["key"]
     assert "Signature=" in viewer and first_original.split("/")[-1] in viewer

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.aws.job import JobParams
+from gridtsne.aws.table import JobTable
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import LocalStore, S3Store

@@ -7,7 +7,8 @@ import time
 
 import pytest
 import requests
-from gridtsne.aws.job import JobParams, JobTable, job_id
+from gridtsne.aws.job import JobParams, job_id
+from gridtsne.aws.table import JobTable
 from gridtsne_dev.events import api_event
 from gridtsne_dev.stack import EmbeddedStack
 

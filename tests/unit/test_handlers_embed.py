@@ -11,6 +11,7 @@ from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
 from gridtsne_dev.events import sqs_event
 from gridtsne_dev.stack import EmbeddedStack
+from pydantic import ValidationError
 
 from tests.unit.serverless import event, png, put, upload_digits
 
@@ -61,8 +62,11 @@ def test_bad_messages_are_reported_alone(stack: EmbeddedStack, tmp_path: Path) -
     ]
     messages.append({"MessageId": "garbage", "ReceiptHandle": "rg", "Body": "{not json"})
     messages.append({"MessageId": "other", "ReceiptHandle": "ro", "Body": json.dumps({"source": "aws.ec2"})})
+    deleted = {**events[0], "detail-type": "Object Deleted"}
+    messages.append({"MessageId": "deleted", "ReceiptHandle": "rd", "Body": json.dumps(deleted)})
     response = stack.shim.invoke("embed", sqs_event(messages, stack.upload_queue))
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["garbage", "other"]
+    failed = sorted(f["itemIdentifier"] for f in response["batchItemFailures"])
+    assert failed == ["deleted", "garbage", "other"]
     store = S3Store(stack.bucket)
     assert len(load_collection(store, "partial", list_inputs(store, "uploads/partial/").images).keys) == 3
 
@@ -134,5 +138,28 @@ def test_a_batch_with_no_usable_message_fails_as_a_whole(stack: EmbeddedStack) -
 
 
 def test_a_map_item_without_its_batch_fails(stack: EmbeddedStack) -> None:
-    with pytest.raises(KeyError):
-        stack.shim.invoke("embed", {"job_id": "x"})
+    with pytest.raises(ValidationError, match="batch"):
+        stack.shim.invoke("embed", {"job_id": "x", "inputs": "visualizations/x/inputs.json"})
+
+
+def test_a_failing_collection_fails_only_its_messages(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridtsne.aws import uploads
+
+    def embed_objects(store, collection, objects, embedder, **options):  # type: ignore[no-untyped-def]
+        if collection == "unlucky":
+            raise OSError("the bucket said no")
+        return real(store, collection, objects, embedder, **options)
+
+    real = uploads.embed_objects
+    monkeypatch.setattr(uploads, "embed_objects", embed_objects)
+    good = put(stack, "uploads/lucky/a.png", png((9, 9, 9)))
+    bad = put(stack, "uploads/unlucky/b.png", png((1, 1, 1)))
+    messages = [
+        {"MessageId": name, "ReceiptHandle": name, "Body": json.dumps(sent)}
+        for name, sent in (("g", good), ("b", bad))
+    ]
+    response = stack.shim.invoke("embed", sqs_event(messages, "q"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "b"}]}
+    assert shards(stack, "lucky") and not shards(stack, "unlucky")

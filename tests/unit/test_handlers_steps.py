@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
-from gridtsne.aws.job import JobParams, JobTable
+from gridtsne.aws.job import JobParams
+from gridtsne.aws.table import JobTable
+from gridtsne.aws.uploads import shared_embedder
 from gridtsne.core.images import decode, square
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
@@ -18,7 +20,7 @@ from gridtsne.store import S3Store
 from gridtsne_dev.stack import EmbeddedStack
 from PIL import Image
 
-from tests.unit.serverless import event, put, run_steps, upload_digits
+from tests.unit.serverless import event, png, put, run_steps, upload_digits
 
 #: Handlers that emit no metric (a GET, a failure) make Powertools warn; that is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
@@ -146,3 +148,24 @@ def test_larger_tiles_are_cut_from_the_originals(stack: EmbeddedStack) -> None:
         upscaled = np.asarray(square(decode(data), 64).resize((128, 128), Image.Resampling.LANCZOS), float)
         assert upscaled.std() < 8 < 20 < cut.std()  # a thumbnail cannot hold the pattern
         assert np.abs(tile - cut).mean() < 8 < 20 < np.abs(tile - upscaled).mean()
+
+
+def test_render_names_the_model_from_the_shards_without_the_model_file(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The render function has no model layer on AWS: the record comes from the shards' manifests.
+    put(stack, "uploads/nomodel/red.png", png((230, 0, 0)))
+    put(stack, "uploads/nomodel/blue.png", png((0, 0, 230)))
+    JobTable(stack.table).create("nomodel-job", "nomodel", JobParams(tile=16))
+    state = {"job_id": "nomodel-job", "collection": "nomodel", "params": {"tile": 16}}
+    prepared = stack.shim.invoke("prepare", state)
+    item = {"job_id": "nomodel-job", "inputs": prepared["inputs"], "batch": 0}
+    assert stack.shim.invoke("embed", item)["embedded"] == 2
+    embedded_with = json.loads(json.dumps(shared_embedder().describe()))
+    monkeypatch.setenv("GRIDTSNE_MODEL", str(tmp_path / "no such model.onnx"))
+    stack.shim.invoke("reduce", state)
+    rendered = stack.shim.invoke("render", state)
+    layout = json.loads(S3Store(stack.bucket).read(rendered["outputs"]["layout"]))
+    assert layout["model"] == embedded_with
+    assert layout["model"]["name"] == "efficientnet_lite0" and layout["model"]["sha256"]
+    assert layout["model"]["input_size"] == 224

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from gridtsne.aws.job import JobTable
+from gridtsne.aws.job import JobParams
+from gridtsne.aws.table import JobTable
 from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import event, png, put
@@ -19,8 +20,9 @@ def executions(stack: EmbeddedStack) -> list[dict]:
     return list(sfn.list_executions(stateMachineArn=stack.state_machine_arn)["executions"])
 
 
-def control_event(stack: EmbeddedStack, collection: str, params: dict) -> dict:
-    dropped = put(stack, f"uploads/{collection}/_visualize.json", json.dumps(params).encode())
+def control_event(stack: EmbeddedStack, collection: str, params: dict, indent: int | None = None) -> dict:
+    text = json.dumps(params, indent=indent)
+    dropped = put(stack, f"uploads/{collection}/_visualize.json", text.encode())
     sample = event("s3_visualize_json_created.json")
     sample["detail"]["object"].update(
         key=f"uploads/{collection}/_visualize.json", etag=dropped["detail"]["object"]["etag"]
@@ -43,10 +45,20 @@ def test_dropped_file_starts_one_execution(stack: EmbeddedStack) -> None:
     assert len(names) == before + 1 and result["id"] in names
 
 
-def test_dropping_the_file_again_is_a_new_run(stack: EmbeddedStack) -> None:
-    first = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40}))
-    second = stack.shim.invoke("trigger", control_event(stack, "again", {"tile": 40, "perplexity": 10}))
-    assert first["id"] != second["id"] and second["started"] is True
+def test_dropping_the_file_again_is_a_new_run_and_redelivery_is_not(stack: EmbeddedStack) -> None:
+    put(stack, "uploads/again/a.png", png((4, 5, 6)))
+    dropped = control_event(stack, "again", {"tile": 40})
+    first = stack.shim.invoke("trigger", dropped)
+    # The same parameters uploaded again (written out differently, so S3 gives the object a new ETag).
+    dropped_again = control_event(stack, "again", {"tile": 40}, indent=2)
+    assert dropped_again["detail"]["object"]["etag"] != dropped["detail"]["object"]["etag"]
+    second = stack.shim.invoke("trigger", dropped_again)
+    assert second["started"] is True and second["id"] != first["id"]
+    records = [JobTable(stack.table).get(result["id"]) for result in (first, second)]
+    assert [r.params for r in records if r] == [JobParams(tile=40)] * 2
+    # Either event delivered once more finds its own job and starts nothing.
+    assert stack.shim.invoke("trigger", dropped) == {**first, "started": False}
+    assert stack.shim.invoke("trigger", dropped_again) == {**second, "started": False}
 
 
 def test_invalid_parameters_and_other_keys_are_ignored(stack: EmbeddedStack) -> None:

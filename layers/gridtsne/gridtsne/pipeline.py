@@ -1,13 +1,14 @@
 """The stages end to end: embed -> reduce -> assign -> render, over any :class:`~gridtsne.store.Store`.
 
 The CLI runs :func:`run` on a folder; the Lambdas and the big-set job call the same stage functions one
-at a time (:func:`embed_stage`, :func:`reduce_stage`, :func:`assign_stage`, :func:`render_outputs`).
+at a time (:func:`embed_stage`, :func:`reduce_stage`, :func:`place`, :func:`render_outputs`). :func:`place`
+is the one place where points become a :class:`~gridtsne.output.layout.Layout`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,6 +186,52 @@ def assign_stage(points: np.ndarray, params: Params) -> tuple[int, int, np.ndarr
     return rows, cols, snap(points, rows, cols)
 
 
+def place(
+    keys: Sequence[str],
+    points: np.ndarray,
+    params: Params,
+    *,
+    skipped: Sequence[dict[str, str]] = (),
+    duplicates: Sequence[dict[str, str]] = (),
+    timings: Mapping[str, float] | None = None,
+    model: Mapping[str, Any] | None = None,
+    extra_params: Mapping[str, Any] | None = None,
+) -> Layout:
+    """Assign every point to a grid cell (the ``assign`` stage, timed) and build the layout.
+
+    Parameters
+    ----------
+    keys
+        The placed images, one per row of ``points``.
+    points
+        Their 2-D map (:func:`reduce_stage`).
+    params
+        The run's parameters (grid shape, tile); recorded in the layout with ``extra_params``.
+    skipped, duplicates, timings, model
+        The rest of the layout: inputs not placed, earlier stages' seconds, the embedding model's record.
+
+    Returns
+    -------
+    Layout
+        With ``timings["assign"]`` added.
+    """
+    start = time.perf_counter()
+    rows, cols, cells = assign_stage(points, params)
+    return Layout(
+        rows=rows,
+        cols=cols,
+        tile=params.tile,
+        keys=list(keys),
+        cells=cells,
+        points=points,
+        skipped=list(skipped),
+        duplicates=list(duplicates),
+        timings={**(timings or {}), "assign": time.perf_counter() - start},
+        model=dict(model or {}),
+        params={**params.describe(), **(extra_params or {})},
+    )
+
+
 def render_outputs(
     layout: Layout,
     thumbnails: np.ndarray,
@@ -299,20 +346,12 @@ def run(
         points = reduce_stage(embedded.vectors, params)
         if progress:
             progress("reduce", 1, 1)
-    with timer.stage("assign"):
-        if progress:
-            progress("assign", 0, 1)
-        rows, cols, cells = assign_stage(points, params)
-        if progress:
-            progress("assign", 1, 1)
-    assert embedded.thumbnails is not None
-    layout = Layout(
-        rows=rows,
-        cols=cols,
-        tile=params.tile,
-        keys=[_strip(k, prefix) for k in embedded.keys],
-        cells=cells,
-        points=points,
+    if progress:
+        progress("assign", 0, 1)
+    layout = place(
+        [_strip(k, prefix) for k in embedded.keys],
+        points,
+        params,
         skipped=[{**s, "key": _strip(s["key"], prefix)} for s in not_images + embedded.skipped],
         duplicates=[
             {"key": _strip(d["key"], prefix), "same_as": _strip(d["same_as"], prefix)}
@@ -320,8 +359,10 @@ def run(
         ],
         timings=timer.seconds,
         model=embedder.describe(),
-        params=params.describe(),
     )
+    if progress:
+        progress("assign", 1, 1)
+    assert embedded.thumbnails is not None
     return Result(layout=layout, thumbnails=embedded.thumbnails, vectors=embedded.vectors)
 
 

@@ -1,7 +1,7 @@
 """Object storage behind one interface: an S3 bucket or a local folder.
 
 Keys are ``/``-separated strings relative to the store's root (an S3 prefix or a directory). Every stage
-that reads or writes data (the CLI, the Lambda handlers, the SageMaker job, the local stack) goes through
+that reads or writes data (the CLI, the Lambda handlers, the SageMaker job, the embedded stack) goes through
 :class:`Store`, so the same code runs against a folder on disk and against a bucket.
 """
 

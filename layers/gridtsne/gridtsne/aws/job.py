@@ -1,11 +1,9 @@
-"""Visualization jobs: the parameters, the job id, the DynamoDB job record and the job's events.
+"""Visualization jobs: the parameters, the job id, the job record and where a job's files go.
 
-A job is one run of the ``visualize`` state machine over one collection (``uploads/<collection>/``).
-Its record lives in a DynamoDB table keyed by ``id`` with a global secondary index ``by-collection``
-(partition key ``collection``, sort key ``created``) for listing, and ``expires_at`` (epoch seconds) as
-its time-to-live attribute. The job id is derived from the request, so
-the same request (same collection, parameters and client token) always names the same job and the same
-Step Functions execution: a duplicate event cannot start a second run.
+A job is one run of the ``visualize`` state machine over one collection (``uploads/<collection>/``). The
+job id is derived from the request, so the same request (same collection, parameters and client token)
+always names the same job and the same Step Functions execution: a duplicate event cannot start a second
+run. Its record (:class:`JobRecord`) lives in the job table (:mod:`gridtsne.aws.table`).
 
 Layout of a job's outputs: ``visualizations/<id>/`` holds ``inputs.json`` (the snapshot of the collection the
 job works on), ``points.npy`` and ``order.json`` (reduce stage), ``mosaic.jpg``, ``layout.json``,
@@ -14,13 +12,10 @@ job works on), ``points.npy`` and ``order.json`` (reduce stage), ``mosaic.jpg``,
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-import time
-from datetime import UTC, datetime
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -29,13 +24,12 @@ __all__ = [
     "COLLECTION_PATTERN",
     "OUTPUT_NAMES",
     "JobParams",
+    "JobProgress",
     "JobRecord",
-    "JobTable",
     "Progress",
     "Status",
     "job_id",
     "job_prefix",
-    "publish_event",
 ]
 
 Status = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
@@ -51,7 +45,8 @@ OUTPUT_NAMES: dict[str, str] = {
     "scatter": "scatter.png",
 }
 
-EVENT_SOURCE = "gridtsne"
+#: Called as ``progress(stage, percent)`` while a job runs.
+JobProgress = Callable[[str, int], None]
 
 
 class JobParams(BaseModel):
@@ -115,161 +110,3 @@ def job_id(collection: str, params: JobParams, token: str = "") -> str:
 def job_prefix(job: str) -> str:
     """The key prefix of a job's outputs."""
     return f"visualizations/{job}/"
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB's Decimals back to int/float, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-class JobTable:
-    """The DynamoDB job table."""
-
-    def __init__(self, name: str, resource: Any = None, ttl_days: int | None = None) -> None:
-        if resource is None:
-            import boto3
-
-            resource = boto3.resource("dynamodb")
-        self.name = name
-        self.ttl_days = ttl_days
-        self.table = resource.Table(name)
-
-    def create(self, job: str, collection: str, params: JobParams) -> tuple[JobRecord, bool]:
-        """Create a PENDING record; return ``(record, created)``, the existing record if the id is taken."""
-        now = _now()
-        item: dict[str, Any] = {
-            "id": job,
-            "collection": collection,
-            "status": "PENDING",
-            "params": json.dumps(params.model_dump(), sort_keys=True),
-            "progress": {"stage": "queued", "percent": 0},
-            "created": now,
-            "updated": now,
-        }
-        if self.ttl_days:
-            # DynamoDB's time to live removes the record this long after creation.
-            item["expires_at"] = int(time.time()) + int(self.ttl_days) * 86400
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
-        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
-            existing = self.get(job)
-            if existing is None:  # deleted in between: try once more
-                return self.create(job, collection, params)
-            return existing, False
-        record = self._record(item)
-        return record, True
-
-    def started(self, job: str, execution_arn: str) -> None:
-        """Remember the execution that runs the job."""
-        self._update(job, {"execution_arn": execution_arn})
-
-    def progress(self, job: str, stage: str, percent: int) -> None:
-        """Record the stage now running; a finished job is left alone."""
-        with contextlib.suppress(self.table.meta.client.exceptions.ConditionalCheckFailedException):
-            self.table.update_item(
-                Key={"id": job},
-                UpdateExpression="SET progress = :p, #s = :running, updated = :u",
-                ConditionExpression="attribute_exists(id) AND NOT #s IN (:done, :failed)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":p": {"stage": stage, "percent": max(0, min(100, int(percent)))},
-                    ":running": "RUNNING",
-                    ":done": "SUCCEEDED",
-                    ":failed": "FAILED",
-                    ":u": _now(),
-                },
-            )
-
-    def succeed(self, job: str, outputs: dict[str, str], count: int | None = None) -> None:
-        """Mark the job SUCCEEDED with its output keys."""
-        values: dict[str, Any] = {
-            "status": "SUCCEEDED",
-            "outputs": outputs,
-            "progress": {"stage": "done", "percent": 100},
-        }
-        if count is not None:
-            values["count"] = count
-        self._update(job, values)
-
-    def fail(self, job: str, error: str, cause: str) -> None:
-        """Mark the job FAILED with the error name and its cause (the stage it failed in is kept)."""
-        self._update(job, {"status": "FAILED", "error": error, "cause": cause[:4000]})
-
-    def get(self, job: str) -> JobRecord | None:
-        """The record, or None."""
-        item = self.table.get_item(Key={"id": job}, ConsistentRead=True).get("Item")
-        return None if item is None else self._record(item)
-
-    def list(self, collection: str, limit: int = 50) -> list[JobRecord]:
-        """The collection's jobs, newest first."""
-        from boto3.dynamodb.conditions import Key
-
-        response = self.table.query(
-            IndexName="by-collection",
-            KeyConditionExpression=Key("collection").eq(collection),
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [self._record(item) for item in response.get("Items", [])]
-
-    def _update(self, job: str, values: dict[str, Any]) -> None:
-        values = {**values, "updated": _now()}
-        names = {f"#k{i}": k for i, k in enumerate(values)}
-        try:
-            self.table.update_item(
-                Key={"id": job},
-                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression="attribute_exists(id)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
-            )
-        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
-            raise KeyError(f"no job record {job!r}") from None
-
-    @staticmethod
-    def _record(item: dict[str, Any]) -> JobRecord:
-        data = _plain(item)
-        if isinstance(data.get("params"), str):
-            data["params"] = json.loads(data["params"])
-        return JobRecord.model_validate(data)
-
-
-def publish_event(detail_type: str, detail: dict[str, Any], bus: str = "default", client: Any = None) -> None:
-    """Put one ``gridtsne`` event on the EventBridge bus (e.g. "Visualization Succeeded")."""
-    if client is None:
-        import boto3
-
-        client = boto3.client("events")
-    response = client.put_events(
-        Entries=[
-            {
-                "Source": EVENT_SOURCE,
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail, sort_keys=True),
-                "EventBusName": bus,
-            }
-        ]
-    )
-    if response.get("FailedEntryCount"):
-        raise RuntimeError(f"EventBridge rejected {detail_type!r}: {response['Entries']}")
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.2) -> bool:
-    """Poll ``predicate()`` until it is truthy or ``timeout`` seconds pass; return whether it became true."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if predicate():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)

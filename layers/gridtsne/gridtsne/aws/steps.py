@@ -1,61 +1,40 @@
-"""The ``visualize`` job's steps over a store: what the Lambda handlers and the big-set job call.
+"""The ``visualize`` state machine's steps over a store: what the Lambda handlers and the big-set job call.
 
 Each step reads and writes S3 keys under ``visualizations/<id>/`` and returns a small JSON-able dict, so the
 state machine passes keys, never vectors. The algorithms are :mod:`gridtsne.pipeline`'s stage functions;
 this module only decides what to read, in which order, and where results go.
 
 Steps: :func:`prepare` (snapshot the inputs, batch what lacks vectors), :func:`embed_batch`,
-:func:`reduce_job`, :func:`render_job` (assign + render), :func:`run_job` (both, for the big-set job),
-:func:`publish` and :func:`record_failure`.
+:func:`reduce_job`, :func:`render_job` (assign + render; with ``reduce=True`` it reduces first, in the same
+process, as the big-set job does), :func:`publish` and :func:`record_failure`. The state machine retries
+:class:`TransientError` by its name.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
 import json
-import os
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 import numpy as np
 
-from gridtsne.aws.job import (
-    COLLECTION_PATTERN,
-    OUTPUT_NAMES,
-    JobParams,
-    JobRecord,
-    JobTable,
-    job_id,
-    job_prefix,
-    publish_event,
-)
-from gridtsne.aws.vectors import (
-    Collected,
-    ShardResult,
-    embed_objects,
-    load_collection,
-    scan,
-    upload_prefix,
-)
+from gridtsne.aws.events import publish_event
+from gridtsne.aws.job import OUTPUT_NAMES, JobParams, JobProgress, job_prefix
+from gridtsne.aws.table import JobTable
+from gridtsne.aws.uploads import shared_embedder
+from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
-from gridtsne.core.inputs import Kind, kind_of
-from gridtsne.core.model import load_spec
 from gridtsne.core.reduce import ReduceParams
-from gridtsne.output.layout import Layout
-from gridtsne.pipeline import Params, assign_stage, list_inputs, reduce_stage, render_outputs
-from gridtsne.store import NotFoundError, ObjectInfo, S3Store, Store
+from gridtsne.pipeline import Params, list_inputs, place, reduce_stage, render_outputs
+from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
     "NoImagesError",
-    "Settings",
     "TransientError",
     "embed_batch",
     "prepare",
@@ -63,15 +42,12 @@ __all__ = [
     "record_failure",
     "reduce_job",
     "render_job",
-    "run_job",
 ]
 
 INPUTS = "inputs.json"
 POINTS = "points.npy"
 ORDER = "order.json"
 
-#: Called as ``progress(stage, percent)``.
-JobProgress = Callable[[str, int], None]
 #: Turns a key into a URL the viewer can open (presigned for S3).
 UrlFor = Callable[[str], str]
 
@@ -82,60 +58,6 @@ class NoImagesError(Exception):
 
 class TransientError(Exception):
     """A failure worth retrying (the state machine retries errors of this name)."""
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The deployment's settings, from the environment (names in the README's serverless section)."""
-
-    bucket: str
-    table: str
-    bus: str = "default"
-    state_machine_arn: str = ""
-    url_expires: int = 3600
-    big_set_threshold: int = 4096
-    embed_batch: int = 64
-    max_megapixels: float = 80.0
-    max_megabytes: float = 50.0
-    job_ttl_days: int = 0
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        """Read ``GRIDTSNE_BUCKET``, ``JOB_TABLE``, ``EVENT_BUS``, ``STATE_MACHINE_ARN``, ``URL_EXPIRES``,
-        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES``
-        and ``JOB_TTL_DAYS``."""
-        env = dict(os.environ) if env is None else env
-        return cls(
-            bucket=env.get("GRIDTSNE_BUCKET", ""),
-            table=env.get("JOB_TABLE", ""),
-            bus=env.get("EVENT_BUS", "default"),
-            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
-            url_expires=int(env.get("URL_EXPIRES", "3600")),
-            big_set_threshold=int(env.get("BIG_SET_THRESHOLD", "4096")),
-            embed_batch=int(env.get("EMBED_BATCH", "64")),
-            max_megapixels=float(env.get("GRIDTSNE_MAX_MEGAPIXELS", "80")),
-            max_megabytes=float(env.get("GRIDTSNE_MAX_MEGABYTES", "50")),
-            job_ttl_days=int(env.get("JOB_TTL_DAYS", "0")),
-        )
-
-    def limits(self) -> Limits:
-        """What one input may cost (``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES``)."""
-        return Limits(
-            max_bytes=int(self.max_megabytes * 1024 * 1024), max_pixels=int(self.max_megapixels * 1_000_000)
-        )
-
-    def store(self, client: Any = None) -> S3Store:
-        """The bucket."""
-        return S3Store(self.bucket, client=client)
-
-    def jobs(self, resource: Any = None) -> JobTable:
-        """The job table."""
-        return JobTable(self.table, resource=resource, ttl_days=self.job_ttl_days or None)
-
-    def progress(self, job: str) -> JobProgress:
-        """A progress callback that writes the stage to the job record."""
-        table = self.jobs()
-        return lambda stage, percent: table.progress(job, stage, percent)
 
 
 def pipeline_params(params: JobParams) -> Params:
@@ -149,12 +71,6 @@ def pipeline_params(params: JobParams) -> Params:
     )
 
 
-@functools.cache
-def shared_embedder() -> Embedder:
-    """One embedder per process (a Lambda container keeps it warm between invocations)."""
-    return Embedder(load_spec(None))
-
-
 def _silent(stage: str, percent: int) -> None:
     return None
 
@@ -165,58 +81,6 @@ def _read_json(store: Store, key: str) -> Any:
 
 def _objects(pairs: list[list[str]]) -> list[ObjectInfo]:
     return [ObjectInfo(key=k, size=0, etag=e) for k, e in pairs]
-
-
-def collection_of(key: str) -> str | None:
-    """The collection of an upload key ``uploads/<collection>/...``, or None for any other key."""
-    parts = key.split("/")
-    if len(parts) >= 3 and parts[0] == "uploads" and re.match(COLLECTION_PATTERN, parts[1]) and parts[-1]:
-        return parts[1]
-    return None
-
-
-def object_created(event: dict[str, Any]) -> tuple[str, ObjectInfo]:
-    """Bucket and object of an EventBridge "Object Created" event (the key URL-decoded)."""
-    if not isinstance(event, dict):
-        raise ValueError(f"not an event object: {type(event).__name__}")
-    if event.get("detail-type") != "Object Created" or event.get("source") != "aws.s3":
-        raise ValueError(f"not an S3 Object Created event: {event.get('source')} {event.get('detail-type')}")
-    detail = event["detail"]
-    obj = detail["object"]
-    key = unquote_plus(str(obj["key"]))
-    return str(detail["bucket"]["name"]), ObjectInfo(key, int(obj.get("size", 0)), str(obj.get("etag", "")))
-
-
-def with_etags(store: Store, objects: list[ObjectInfo]) -> list[ObjectInfo]:
-    """Fill in missing etags from a listing (events normally carry them)."""
-    out = []
-    for obj in objects:
-        if not obj.etag:
-            found = [o for o in store.list(obj.key) if o.key == obj.key]
-            if not found:
-                continue  # deleted since: nothing to embed
-            obj = found[0]
-        out.append(obj)
-    return out
-
-
-def embed_uploads(
-    store: Store, objects: list[ObjectInfo], embedder: Embedder | None = None, limits: Limits | None = None
-) -> dict[str, Any]:
-    """Embed uploaded objects, one shard per collection; control files and foreign keys are ignored."""
-    groups: dict[str, list[ObjectInfo]] = {}
-    for obj in objects:
-        collection = collection_of(obj.key)
-        if collection is not None and kind_of(obj.key[len(upload_prefix(collection)) :]) is Kind.IMAGE:
-            groups.setdefault(collection, []).append(obj)
-    results = {}
-    for collection, group in sorted(groups.items()):
-        found = with_etags(store, group)
-        if found:
-            results[collection] = embed_objects(
-                store, collection, found, embedder or shared_embedder(), limits=limits
-            )
-    return {name: result.to_dict() for name, result in results.items()}
 
 
 def processing_job_name(job: str) -> str:
@@ -275,6 +139,7 @@ def embed_batch(
 
 
 def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any], Collected]:
+    """The job's ``inputs.json`` and its inputs resolved to vectors; every input must have its vector."""
     doc = _read_json(store, job_prefix(job) + INPUTS)
     collected = load_collection(store, doc["collection"], _objects(doc["inputs"]), with_thumbs=with_thumbs)
     collected.skipped = [*doc.get("skipped", []), *collected.skipped]
@@ -291,20 +156,33 @@ def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any
     return doc, collected
 
 
+def _reduce(collected: Collected, params: JobParams) -> tuple[np.ndarray, dict[str, float]]:
+    start = time.perf_counter()
+    points = reduce_stage(collected.vectors, pipeline_params(params))
+    return points, {"reduce": time.perf_counter() - start}
+
+
 def reduce_job(store: Store, job: str, progress: JobProgress = _silent) -> dict[str, Any]:
     """PCA + t-SNE of the job's vectors; writes ``points.npy`` and ``order.json``."""
     progress("reduce", 55)
     doc, collected = _collected(store, job, with_thumbs=False)
-    params = JobParams.model_validate(doc["params"])
-    start = time.perf_counter()
-    points = reduce_stage(collected.vectors, pipeline_params(params))
+    points, timings = _reduce(collected, JobParams.model_validate(doc["params"]))
     buffer = io.BytesIO()
     np.save(buffer, points.astype(np.float64))
     prefix = job_prefix(job)
     store.write(prefix + POINTS, buffer.getvalue(), "application/octet-stream")
-    order = {"keys": collected.keys, "timings": {"reduce": time.perf_counter() - start}}
+    order = {"keys": collected.keys, "timings": timings}
     store.write(prefix + ORDER, json.dumps(order).encode(), "application/json")
     return {"points": prefix + POINTS, "count": len(collected.keys)}
+
+
+def _reduced(store: Store, job: str, keys: list[str]) -> tuple[np.ndarray, dict[str, float]]:
+    """The points :func:`reduce_job` wrote, checked against the keys they belong to."""
+    prefix = job_prefix(job)
+    order = _read_json(store, prefix + ORDER)
+    if order["keys"] != keys:
+        raise TransientError("the collection changed between the reduce and render steps")
+    return np.load(io.BytesIO(store.read(prefix + POINTS))), dict(order["timings"])
 
 
 def thumbnails(store: Store | None, collected: Collected, tile: int) -> np.ndarray:
@@ -333,45 +211,54 @@ def render_job(
     job: str,
     url_for: UrlFor,
     *,
+    reduce: bool = False,
     out: Store | None = None,
     originals: Store | None = None,
-    points: np.ndarray | None = None,
-    timings: dict[str, float] | None = None,
     progress: JobProgress = _silent,
 ) -> dict[str, Any]:
     """Assign the job's points to grid cells and write mosaic, layout, viewer and scatter.
 
-    ``points`` (with ``timings``) skips reading ``points.npy``; ``out`` is where results go (default
-    ``store``); ``originals`` is where larger tiles are read from (default ``store``).
+    Parameters
+    ----------
+    store
+        Where the job's ``inputs.json`` and the collection's vectors are.
+    job
+        The job id.
+    url_for
+        The URL the viewer opens for a key (presigned in the bucket).
+    reduce
+        Reduce first, in this process, instead of reading :func:`reduce_job`'s ``points.npy`` (the
+        big-set job: no intermediate files).
+    out
+        Where results go (default ``store``).
+    originals
+        Where tiles larger than the stored thumbnails are cut from (default ``store``).
+    progress
+        Told each stage as it starts.
+
+    Returns
+    -------
+    dict
+        ``{"outputs": {name: key}, "count", "skipped", "duplicates"}``.
     """
-    progress("assign", 75)
+    if reduce:
+        progress("reduce", 55)
     doc, collected = _collected(store, job, with_thumbs=True)
     params = JobParams.model_validate(doc["params"])
     prefix = job_prefix(job)
-    if points is None:
-        points = np.load(io.BytesIO(store.read(prefix + POINTS)))
-        order = _read_json(store, prefix + ORDER)
-        if order["keys"] != collected.keys:
-            raise TransientError("the collection changed between the reduce and render steps")
-        timings = order["timings"]
-    pipe = pipeline_params(params)
-    start = time.perf_counter()
-    rows, cols, cells = assign_stage(points, pipe)
-    assign_seconds = time.perf_counter() - start
-    progress("render", 85)
-    layout = Layout(
-        rows=rows,
-        cols=cols,
-        tile=params.tile,
-        keys=collected.keys,
-        cells=cells,
-        points=points,
+    points, timings = _reduce(collected, params) if reduce else _reduced(store, job, collected.keys)
+    progress("assign", 75)
+    layout = place(
+        collected.keys,
+        points,
+        pipeline_params(params),
         skipped=collected.skipped,
         duplicates=collected.duplicates,
-        timings={**(timings or {}), "assign": assign_seconds},
-        model=load_spec(None).describe() if _has_model() else {},
-        params={**pipe.describe(), "collection": doc["collection"]},
+        timings=timings,
+        model=collected.model,
+        extra_params={"collection": doc["collection"]},
     )
+    progress("render", 85)
     tiles = thumbnails(store if originals is None else originals, collected, params.tile)
     files = render_outputs(
         layout,
@@ -389,42 +276,6 @@ def render_job(
         "skipped": len(collected.skipped),
         "duplicates": len(collected.duplicates),
     }
-
-
-def _has_model() -> bool:
-    try:
-        load_spec(None)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def run_job(
-    store: Store,
-    job: str,
-    url_for: UrlFor,
-    *,
-    out: Store | None = None,
-    originals: Store | None = None,
-    progress: JobProgress = _silent,
-) -> dict[str, Any]:
-    """Reduce, assign and render in one process (the big-set job): no intermediate files."""
-    progress("reduce", 55)
-    doc, collected = _collected(store, job, with_thumbs=False)
-    params = JobParams.model_validate(doc["params"])
-    start = time.perf_counter()
-    points = reduce_stage(collected.vectors, pipeline_params(params))
-    timings = {"reduce": time.perf_counter() - start}
-    return render_job(
-        store,
-        job,
-        url_for,
-        out=out,
-        originals=originals,
-        points=points,
-        timings=timings,
-        progress=progress,
-    )
 
 
 def publish(
@@ -483,29 +334,3 @@ def _cause_text(cause: str) -> str:
     if isinstance(data, dict) and "errorMessage" in data:
         return str(data["errorMessage"])
     return cause
-
-
-def submit(
-    table: JobTable,
-    sfn: Any,
-    state_machine_arn: str,
-    collection: str,
-    params: JobParams,
-    token: str = "",
-) -> tuple[JobRecord, bool]:
-    """Create the job record and start its execution, once: return ``(record, started)``.
-
-    The execution name is the job id, so a duplicate request (or a redelivered event) finds the existing
-    record, or Step Functions answers ExecutionAlreadyExists, and nothing runs twice.
-    """
-    job = job_id(collection, params, token)
-    record, created = table.create(job, collection, params)
-    if not created and (record.execution_arn or record.status != "PENDING"):
-        return record, False
-    payload = {"job_id": job, "collection": collection, "params": params.model_dump()}
-    try:
-        response = sfn.start_execution(stateMachineArn=state_machine_arn, name=job, input=json.dumps(payload))
-    except sfn.exceptions.ExecutionAlreadyExists:
-        return record, False
-    table.started(job, response["executionArn"])
-    return record, True

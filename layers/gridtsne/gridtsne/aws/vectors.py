@@ -3,15 +3,17 @@
 Layout under ``vectors/<collection>/``:
 
 - ``shards/<id>.npz`` — ``vectors`` (M, D) float32 and ``thumbs`` (M, t, t, 3) uint8 tile thumbnails;
-- ``shards/<id>.json`` — the shard's manifest, written last: one entry per input object,
-  ``{"key", "etag", "hash", "shard", "row"}`` (where its vector is) or ``{"key", "etag", "reason"}``
-  (skipped: not a usable image, and why);
+- ``shards/<id>.json`` — the shard's manifest, written last: ``model``, the record of the model that
+  embedded the shard (:meth:`~gridtsne.core.embed.Embedder.describe`: name, sha256, input size...), and
+  one entry per input object, ``{"key", "etag", "hash", "shard", "row"}`` (where its vector is) or
+  ``{"key", "etag", "reason"}`` (skipped: not a usable image, and why);
 - ``hashes/<sha256>.json`` — ``{"shard", "row"}``: where the vector of that content lives.
 
 A shard's id is a hash of its inputs' (key, etag) pairs, so a redelivered batch finds its manifest and does
 nothing. An image whose content hash is already known (a re-upload, a copy under another key) gets an entry
 pointing at the existing vector and is not embedded again. Several keys with one content are placed once
-and reported as duplicates when a job loads the collection.
+and reported as duplicates when a job loads the collection. Loading a collection also gives the model
+record of the shards its vectors come from, so a job's ``layout.json`` names the model without loading it.
 """
 
 from __future__ import annotations
@@ -166,7 +168,13 @@ def embed_objects(
     ordered = [entries[o.key] for o in objects]
     result.reused = sum(1 for e in ordered if "hash" in e) - result.embedded
     result.skipped = [{"key": e["key"], "reason": e["reason"]} for e in ordered if "reason" in e]
-    manifest = {"version": VERSION, "collection": collection, "thumb": thumb, "entries": ordered}
+    manifest = {
+        "version": VERSION,
+        "collection": collection,
+        "thumb": thumb,
+        "model": embedder.describe(),
+        "entries": ordered,
+    }
     store.write(manifest_key, json.dumps(manifest, indent=0).encode(), "application/json")
     return result
 
@@ -186,12 +194,21 @@ def _lookup_hash(store: Store, prefix: str, digest: str) -> Entry | None:
     return {"shard": str(where["shard"]), "row": int(where["row"])}
 
 
-def scan(store: Store, collection: str, workers: int = 16) -> dict[tuple[str, str], Entry]:
-    """Every entry of the collection's shards, by (key, etag); an entry with a vector wins over a skip."""
+def _manifests(store: Store, collection: str, workers: int = 16) -> dict[str, dict[str, Any]]:
+    """The collection's shard manifests, by shard id."""
     prefix = f"{collection_prefix(collection)}shards/"
-    manifests = [o.key for o in store.list(prefix) if o.key.endswith(".json")]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(manifests) or 1))) as pool:
-        docs = list(pool.map(lambda k: json.loads(store.read(k)), manifests))
+    keys = [o.key for o in store.list(prefix) if o.key.endswith(".json")]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(keys) or 1))) as pool:
+        docs = list(pool.map(lambda k: json.loads(store.read(k)), keys))
+    return {key[len(prefix) : -len(".json")]: doc for key, doc in zip(keys, docs, strict=True)}
+
+
+def scan(store: Store, collection: str) -> dict[tuple[str, str], Entry]:
+    """Every entry of the collection's shards, by (key, etag); an entry with a vector wins over a skip."""
+    return _index(_manifests(store, collection).values())
+
+
+def _index(docs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Entry]:
     index: dict[tuple[str, str], Entry] = {}
     for doc in docs:
         for entry in doc["entries"]:
@@ -208,7 +225,11 @@ def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> li
 
 @dataclass
 class Collected:
-    """A collection's inputs resolved to vectors: each input is placed, skipped, duplicate or missing."""
+    """A collection's inputs resolved to vectors: each input is placed, skipped, duplicate or missing.
+
+    ``model`` is the record of the model that embedded the placed vectors (``{"models": [...]}`` when
+    shards of several models are mixed; empty for shards written before manifests named their model).
+    """
 
     keys: list[str]
     hashes: list[str]
@@ -217,13 +238,15 @@ class Collected:
     skipped: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    model: dict[str, Any] = field(default_factory=dict)
 
 
 def load_collection(
     store: Store, collection: str, inputs: list[ObjectInfo], *, with_thumbs: bool = True
 ) -> Collected:
     """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails)."""
-    index = scan(store, collection)
+    manifests = _manifests(store, collection)
+    index = _index(manifests.values())
     keys: list[str] = []
     hashes: list[str] = []
     places: list[tuple[str, int]] = []
@@ -244,6 +267,7 @@ def load_collection(
             places.append((entry["shard"], int(entry["row"])))
     prefix = f"{collection_prefix(collection)}shards/"
     shards = sorted({s for s, _ in places})
+    out.model = _model_record([manifests[s].get("model") or {} for s in shards])
 
     def load(sid: str) -> tuple[np.ndarray, np.ndarray | None]:
         with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
@@ -256,6 +280,17 @@ def load_collection(
         if with_thumbs:
             out.thumbs = np.stack([_thumb(loaded[s][1], r) for s, r in places])
     return out
+
+
+def _model_record(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one model record of the shards, or all of them under ``models`` when they differ."""
+    distinct: list[dict[str, Any]] = []
+    for record in records:
+        if record and record not in distinct:
+            distinct.append(record)
+    if len(distinct) > 1:
+        return {"models": distinct}
+    return distinct[0] if distinct else {}
 
 
 def _thumb(thumbs: np.ndarray | None, row: int) -> np.ndarray:

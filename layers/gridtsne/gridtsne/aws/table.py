@@ -1,0 +1,146 @@
+"""The DynamoDB job table: one :class:`~gridtsne.aws.job.JobRecord` per job.
+
+The table is keyed by ``id`` with a global secondary index ``by-collection`` (partition key
+``collection``, sort key ``created``) for listing, and ``expires_at`` (epoch seconds) as its time-to-live
+attribute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from gridtsne.aws.job import JobParams, JobRecord
+
+__all__ = ["JobTable"]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+class JobTable:
+    """The DynamoDB job table."""
+
+    def __init__(self, name: str, resource: Any = None, ttl_days: int | None = None) -> None:
+        if resource is None:
+            import boto3
+
+            resource = boto3.resource("dynamodb")
+        self.name = name
+        self.ttl_days = ttl_days
+        self.table = resource.Table(name)
+
+    def create(self, job: str, collection: str, params: JobParams) -> tuple[JobRecord, bool]:
+        """Create a PENDING record; return ``(record, created)``, the existing record if the id is taken."""
+        now = _now()
+        item: dict[str, Any] = {
+            "id": job,
+            "collection": collection,
+            "status": "PENDING",
+            "params": json.dumps(params.model_dump(), sort_keys=True),
+            "progress": {"stage": "queued", "percent": 0},
+            "created": now,
+            "updated": now,
+        }
+        if self.ttl_days:
+            # DynamoDB's time to live removes the record this long after creation.
+            item["expires_at"] = int(time.time()) + int(self.ttl_days) * 86400
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            existing = self.get(job)
+            if existing is None:  # deleted in between: try once more
+                return self.create(job, collection, params)
+            return existing, False
+        record = self._record(item)
+        return record, True
+
+    def started(self, job: str, execution_arn: str) -> None:
+        """Remember the execution that runs the job."""
+        self._update(job, {"execution_arn": execution_arn})
+
+    def progress(self, job: str, stage: str, percent: int) -> None:
+        """Record the stage now running; a finished job is left alone."""
+        with contextlib.suppress(self.table.meta.client.exceptions.ConditionalCheckFailedException):
+            self.table.update_item(
+                Key={"id": job},
+                UpdateExpression="SET progress = :p, #s = :running, updated = :u",
+                ConditionExpression="attribute_exists(id) AND NOT #s IN (:done, :failed)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":p": {"stage": stage, "percent": max(0, min(100, int(percent)))},
+                    ":running": "RUNNING",
+                    ":done": "SUCCEEDED",
+                    ":failed": "FAILED",
+                    ":u": _now(),
+                },
+            )
+
+    def succeed(self, job: str, outputs: dict[str, str], count: int | None = None) -> None:
+        """Mark the job SUCCEEDED with its output keys."""
+        values: dict[str, Any] = {
+            "status": "SUCCEEDED",
+            "outputs": outputs,
+            "progress": {"stage": "done", "percent": 100},
+        }
+        if count is not None:
+            values["count"] = count
+        self._update(job, values)
+
+    def fail(self, job: str, error: str, cause: str) -> None:
+        """Mark the job FAILED with the error name and its cause (the stage it failed in is kept)."""
+        self._update(job, {"status": "FAILED", "error": error, "cause": cause[:4000]})
+
+    def get(self, job: str) -> JobRecord | None:
+        """The record, or None."""
+        item = self.table.get_item(Key={"id": job}, ConsistentRead=True).get("Item")
+        return None if item is None else self._record(item)
+
+    def list(self, collection: str, limit: int = 50) -> list[JobRecord]:
+        """The collection's jobs, newest first."""
+        from boto3.dynamodb.conditions import Key
+
+        response = self.table.query(
+            IndexName="by-collection",
+            KeyConditionExpression=Key("collection").eq(collection),
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [self._record(item) for item in response.get("Items", [])]
+
+    def _update(self, job: str, values: dict[str, Any]) -> None:
+        values = {**values, "updated": _now()}
+        names = {f"#k{i}": k for i, k in enumerate(values)}
+        try:
+            self.table.update_item(
+                Key={"id": job},
+                UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
+                ConditionExpression="attribute_exists(id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
+            )
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            raise KeyError(f"no job record {job!r}") from None
+
+    @staticmethod
+    def _record(item: dict[str, Any]) -> JobRecord:
+        data = _plain(item)
+        if isinstance(data.get("params"), str):
+            data["params"] = json.loads(data["params"])
+        return JobRecord.model_validate(data)

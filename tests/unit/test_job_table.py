@@ -1,0 +1,105 @@
+"""The job table on DynamoDB (moto), created as template.yaml declares it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from gridtsne.aws.job import JobParams
+from gridtsne.aws.table import JobTable
+from gridtsne_dev.template import load_template, plain
+from moto import mock_aws
+
+NAME = "jobs-test"
+OUTPUTS = {"image": "visualizations/j/mosaic.jpg", "layout": "visualizations/j/layout.json"}
+
+
+@pytest.fixture(scope="module")
+def declared() -> dict:
+    """The table's properties in template.yaml, as create_table takes them."""
+    properties = plain(load_template()["Resources"]["JobTable"]["Properties"])
+    keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+    return {key: properties[key] for key in keep}
+
+
+@pytest.fixture
+def resource(declared: dict) -> Iterator[Any]:
+    with mock_aws():
+        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(TableName=NAME, **declared)
+        yield dynamodb
+
+
+@pytest.fixture
+def table(resource: Any) -> JobTable:
+    return JobTable(NAME, resource=resource)
+
+
+def test_create_is_idempotent(table: JobTable) -> None:
+    record, created = table.create("j", "demo", JobParams(tile=32))
+    assert created and (record.status, record.progress.stage, record.params.tile) == ("PENDING", "queued", 32)
+    again, created = table.create("j", "demo", JobParams(tile=99))
+    assert not created and again == record  # the first record, untouched
+    assert table.get("j") == record
+
+
+def test_progress_marks_running_and_leaves_finished_jobs_alone(table: JobTable) -> None:
+    table.create("ok", "demo", JobParams())
+    table.create("bad", "demo", JobParams())
+    table.progress("ok", "reduce", 155)
+    running = table.get("ok")
+    assert running is not None and running.status == "RUNNING"
+    assert (running.progress.stage, running.progress.percent) == ("reduce", 100)
+    table.succeed("ok", OUTPUTS, count=12)
+    table.progress("bad", "render", 85)
+    table.fail("bad", "NoImagesError", "x" * 5000)
+    # A late progress report (a retried step) changes neither finished job.
+    table.progress("ok", "render", 85)
+    table.progress("bad", "publish", 95)
+    done, failed = table.get("ok"), table.get("bad")
+    assert done is not None and failed is not None
+    assert (done.status, done.progress.stage, done.progress.percent) == ("SUCCEEDED", "done", 100)
+    assert (done.outputs, done.count) == (OUTPUTS, 12)
+    assert (failed.status, failed.error, failed.progress.stage) == ("FAILED", "NoImagesError", "render")
+    assert failed.cause == "x" * 4000
+    # Progress for a job with no record creates none.
+    table.progress("ghost", "reduce", 50)
+    assert table.get("ghost") is None
+
+
+def test_finishing_an_unknown_job_raises(table: JobTable) -> None:
+    with pytest.raises(KeyError, match="no job record 'ghost'"):
+        table.succeed("ghost", OUTPUTS)
+    with pytest.raises(KeyError, match="no job record 'ghost'"):
+        table.fail("ghost", "E", "cause")
+    assert table.get("ghost") is None
+
+
+def test_started_keeps_the_execution(table: JobTable) -> None:
+    table.create("j", "demo", JobParams())
+    table.started("j", "arn:aws:states:us-east-1:123456789012:execution:visualize:j")
+    record = table.get("j")
+    assert record is not None and record.execution_arn is not None and record.execution_arn.endswith(":j")
+
+
+def test_list_gives_a_collections_jobs_newest_first(table: JobTable) -> None:
+    for i in range(4):
+        table.create(f"mine-{i}", "mine", JobParams(seed=i))
+        time.sleep(0.002)  # creation times have millisecond resolution
+    table.create("theirs", "theirs", JobParams())
+    assert [r.id for r in table.list("mine")] == ["mine-3", "mine-2", "mine-1", "mine-0"]
+    assert [r.id for r in table.list("mine", limit=2)] == ["mine-3", "mine-2"]
+    assert [r.id for r in table.list("nobody")] == []
+
+
+def test_records_expire_after_the_time_to_live(resource: Any) -> None:
+    before = int(time.time())
+    JobTable(NAME, resource=resource, ttl_days=30).create("kept-30-days", "demo", JobParams())
+    JobTable(NAME, resource=resource).create("kept", "demo", JobParams())
+    raw = resource.Table(NAME)
+    expires = int(raw.get_item(Key={"id": "kept-30-days"})["Item"]["expires_at"])
+    assert before + 30 * 86400 <= expires <= int(time.time()) + 30 * 86400
+    assert "expires_at" not in raw.get_item(Key={"id": "kept"})["Item"]
