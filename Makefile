@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 MODEL_DIR := build/model
 MODEL  := $(MODEL_DIR)/efficientnet_lite0.onnx
 SAMPLES := samples/digits
-# torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack).
+# torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack); empty: PyPI only.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: venv model layer samples demo local test lint unit integration bench browser clean
@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/b
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt
-	$(BIN)/python -m pip install -q --disable-pip-version-check --extra-index-url $(TORCH_INDEX) -r requirements/build.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements/build.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e layers/gridtsne -e dev
 	touch $@
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -81,7 +82,7 @@ def test_sam_build_builds_every_layer_with_its_makefile(template: dict[str, Any]
         done = subprocess.run(
             ["make", "-n", "--makefile", str(content / "Makefile"), f"build-{name}"],
             cwd=scratch,
-            env={"PATH": "/usr/bin:/bin", "ARTIFACTS_DIR": str(tmp_path / "artifacts")},
+            env={"PATH": os.environ["PATH"], "ARTIFACTS_DIR": str(tmp_path / "artifacts")},
             capture_output=True,
             text=True,
             check=False,

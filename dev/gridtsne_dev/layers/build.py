@@ -80,7 +80,10 @@ class _Recipe:
 
 _PACKAGE = Path(__file__).resolve().parent
 _RECIPES = {
-    "deps": _Recipe(lambda dest: build_deps(REQUIREMENTS, dest), lambda: [REQUIREMENTS, *_files(_PACKAGE)]),
+    "deps": _Recipe(
+        lambda dest: build_deps(REQUIREMENTS, dest),
+        lambda: [REQUIREMENTS, _PACKAGE / "deps.py", _PACKAGE / "trim.py"],
+    ),
     "library": _Recipe(_build_library, lambda: [*_files(LIBRARY / "gridtsne"), LIBRARY / "pyproject.toml"]),
     "model": _Recipe(_build_model, _model_files),
 }
