@@ -28,6 +28,7 @@ $(MODEL): layers/model/export.py | $(VENV)/.installed
 # One Lambda layer of template.yaml into $(OUT): `sam build` runs it through layers/*/Makefile. Cached under
 # build/layers/. PYTHONPATH: this checkout's recipe, whichever checkout the venv's editable install names.
 layer: venv
+	@test -n "$(LAYER)" -a -n "$(OUT)" || { echo "usage: make layer LAYER=<LogicalId> OUT=<folder>" >&2; exit 2; }
 	PYTHONPATH=dev $(BIN)/python -m gridtsne_dev.layers build $(LAYER) "$(OUT)"
 
 samples: $(SAMPLES)/.written
