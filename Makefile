@@ -2,18 +2,21 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-MODEL_DIR := layers/model/build/model
+MODEL_DIR := build/model
 MODEL  := $(MODEL_DIR)/efficientnet_lite0.onnx
 SAMPLES := samples/digits
+# torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack); empty: PyPI only.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv model samples demo local test lint unit integration bench browser clean
+.PHONY: venv model layer samples demo local test lint unit integration bench browser clean
 
 venv: $(VENV)/.installed $(MODEL)
 
 $(VENV)/.installed: requirements/runtime.txt requirements/dev.txt requirements/build.txt layers/gridtsne/pyproject.toml dev/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt -r requirements/build.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -r requirements/build.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e layers/gridtsne -e dev
 	touch $@
 
@@ -21,6 +24,12 @@ model: $(MODEL)
 
 $(MODEL): layers/model/export.py | $(VENV)/.installed
 	$(BIN)/python layers/model/export.py --out $(MODEL_DIR)
+
+# One Lambda layer of template.yaml into $(OUT): `sam build` runs it through layers/*/Makefile. Cached under
+# build/layers/. PYTHONPATH: this checkout's recipe, whichever checkout the venv's editable install names.
+layer: venv
+	@test -n "$(LAYER)" -a -n "$(OUT)" || { echo "usage: make layer LAYER=<LogicalId> OUT=<folder>" >&2; exit 2; }
+	PYTHONPATH=dev $(BIN)/python -m gridtsne_dev.layers build $(LAYER) "$(OUT)"
 
 samples: $(SAMPLES)/.written
 
@@ -47,4 +56,4 @@ bench: venv samples
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) layers/model/build layers/deps/build out samples
+	rm -rf $(VENV) build out samples

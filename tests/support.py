@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import io
 import struct
 import subprocess
 import sys
 import zlib
 from pathlib import Path
-from types import ModuleType
 
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@functools.cache
-def layer_build() -> ModuleType:
-    """``layers/build.py`` (a script, not a package) loaded as a module."""
-    spec = importlib.util.spec_from_file_location("layer_build", ROOT / "layers" / "build.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_cli(*args: object) -> subprocess.CompletedProcess[str]:

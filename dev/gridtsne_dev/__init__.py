@@ -9,5 +9,6 @@ The embedded stack (the serverless application on the AWS emulator moto, in one 
 
 Besides: :mod:`~gridtsne_dev.template` reads ``template.yaml``; :mod:`~gridtsne_dev.samples` writes the
 sample images; :mod:`~gridtsne_dev.instances` makes assignment problems with a known optimum;
-:mod:`~gridtsne_dev.commands` adds ``gridtsne local`` and ``gridtsne samples`` to the command line.
+:mod:`~gridtsne_dev.commands` adds ``gridtsne local`` and ``gridtsne samples`` to the command line;
+:mod:`~gridtsne_dev.layers` builds the Lambda layers for ``sam build``.
 """

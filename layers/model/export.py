@@ -5,7 +5,7 @@ Build time only: this is the one place that imports torch. The exported graph ha
 ImageNet classifier on top of them), and dynamic batch, height and width axes, so the same file
 runs at any input size that is a multiple of 32.
 
-Usage: python layers/model/export.py --out layers/model/build/model
+Usage: python layers/model/export.py --out build/model  (what `make model` runs)
 """
 
 from __future__ import annotations

@@ -79,8 +79,8 @@ def default_model_path() -> Path:
         return Path(env)
     candidates = [
         Path("/opt/model") / f"{DEFAULT_NAME}.onnx",
-        Path(__file__).resolve().parents[3] / "model" / "build" / "model" / f"{DEFAULT_NAME}.onnx",
-        Path.cwd() / "layers" / "model" / "build" / "model" / f"{DEFAULT_NAME}.onnx",
+        Path(__file__).resolve().parents[4] / "build" / "model" / f"{DEFAULT_NAME}.onnx",
+        Path.cwd() / "build" / "model" / f"{DEFAULT_NAME}.onnx",
     ]
     for candidate in candidates:
         if candidate.is_file():
