@@ -18,7 +18,8 @@ from gridtsne.core.assign import cell_targets, grid_shape
 from gridtsne.core.embed import Embedder
 from gridtsne.core.model import load_spec
 from gridtsne.core.quality import dpq, knn_label_accuracy
-from gridtsne.pipeline import Params, embed_stage, list_inputs, place, reduce_stage, render_outputs
+from gridtsne.output.files import render_outputs
+from gridtsne.pipeline import Params, embed_stage, list_inputs, place, reduce_stage
 from gridtsne.store import LocalStore
 from gridtsne_dev.samples import label_of
 from openTSNE import TSNE

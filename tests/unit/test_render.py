@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pytest
 from gridtsne.core.assign import cell_targets
+from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
 from gridtsne.output.render import mosaic, parse_colour
-from gridtsne.pipeline import render_outputs
 from PIL import Image
 
 

@@ -1,8 +1,9 @@
 """The stages end to end: embed -> reduce -> assign -> render, over any :class:`~gridtsne.store.Store`.
 
 The CLI runs :func:`run` on a folder; the Lambdas and the big-set job call the same stage functions one
-at a time (:func:`embed_stage`, :func:`reduce_stage`, :func:`place`, :func:`render_outputs`). :func:`place`
-is the one place where points become a :class:`~gridtsne.output.layout.Layout`.
+at a time (:func:`embed_stage`, :func:`reduce_stage`, :func:`place`, then
+:func:`gridtsne.output.files.render_outputs`). :func:`place` is the one place where points become a
+:class:`~gridtsne.output.layout.Layout`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, auto_input_size, embed_sources
@@ -22,18 +22,12 @@ from gridtsne.core.images import Limits, probe_size
 from gridtsne.core.inputs import NOT_AN_IMAGE, Kind, kind_of
 from gridtsne.core.model import load_spec
 from gridtsne.core.reduce import ReduceParams, reduce
+from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
-from gridtsne.output.tiles import PyramidInfo, build_pyramid
-from gridtsne.output.viewer import viewer_html
 from gridtsne.store import ObjectInfo, Store
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
-
-OUTPUTS = ("layout.json", "mosaic.jpg", "viewer.html", "scatter.png")
-#: Folder of the deep-zoom tiles, next to the outputs, for grids too big for one mosaic picture.
-TILES = "tiles/"
 
 
 @dataclass(frozen=True)
@@ -229,81 +223,6 @@ def place(
         timings={**(timings or {}), "assign": time.perf_counter() - start},
         model=dict(model or {}),
         params={**params.describe(), **(extra_params or {})},
-    )
-
-
-def render_outputs(
-    layout: Layout,
-    thumbnails: np.ndarray,
-    *,
-    background: str = "#000000",
-    mosaic_url: str = "mosaic.jpg",
-    original_urls: Mapping[str, str] | None = None,
-    write_tiles: Callable[[str, bytes], None] | None = None,
-    max_side: int = MOSAIC_MAX_SIDE,
-) -> dict[str, bytes]:
-    """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
-
-    Parameters
-    ----------
-    layout
-        The finished layout.
-    thumbnails
-        (N, t, t, 3) uint8 tiles, in the order of ``layout.keys``.
-    background
-        Colour of empty cells.
-    mosaic_url
-        How the viewer reaches ``mosaic.jpg``.
-    original_urls
-        ``key -> URL`` of the originals the viewer links.
-    write_tiles
-        ``(path, data)``: where a grid wider or taller than ``max_side`` pixels writes a deep-zoom tile
-        pyramid at full resolution (``tiles/<level>/<col>_<row>.jpg``), which the viewer then shows.
-    max_side
-        Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size.
-    """
-    start = time.perf_counter()
-    colour = parse_colour(background)
-    tile = thumbnails.shape[1] if len(thumbnails) else layout.tile
-    longest = max(layout.rows, layout.cols)
-    pyramid = None
-    overview = thumbnails
-    if longest * tile > max_side:
-        overview = shrink(thumbnails, max(1, max_side // longest))
-        if write_tiles is not None:
-            pyramid = _pyramid(layout, thumbnails, colour, write_tiles)
-    picture = mosaic(overview, layout.cells, layout.rows, layout.cols, background=colour)
-    pictures = {
-        "mosaic.jpg": encode(picture, "JPEG"),
-        "scatter.png": encode(scatter(layout.points, overview), "PNG"),
-    }
-    layout.timings["render"] = time.perf_counter() - start
-    viewer = viewer_html(layout.to_dict(), mosaic_url, original_urls=original_urls, tiles=pyramid)
-    return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
-
-
-def _pyramid(
-    layout: Layout,
-    thumbnails: np.ndarray,
-    background: tuple[int, int, int],
-    write: Callable[[str, bytes], None],
-) -> PyramidInfo:
-    """Write the full-resolution tile pyramid of the mosaic, cell by cell (never the whole picture)."""
-    index = np.full((layout.rows, layout.cols), -1, dtype=np.int64)
-    index[layout.cells[:, 0], layout.cells[:, 1]] = np.arange(len(layout.cells))
-
-    def thumb_for_cell(row: int, col: int) -> Image.Image | None:
-        i = int(index[row, col])
-        return Image.fromarray(thumbnails[i]) if i >= 0 else None
-
-    return build_pyramid(
-        thumb_for_cell,
-        layout.rows,
-        layout.cols,
-        thumbnails.shape[1],
-        lambda path, data: write(TILES + path, data),
-        url_prefix=TILES,
-        background=background,
     )
 
 

@@ -30,7 +30,8 @@ from gridtsne.aws.vectors import missing as missing_inputs
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
-from gridtsne.pipeline import Params, list_inputs, place, reduce_stage, render_outputs
+from gridtsne.output.files import render_outputs
+from gridtsne.pipeline import Params, list_inputs, place, reduce_stage
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
