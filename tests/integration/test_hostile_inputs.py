@@ -140,6 +140,7 @@ def corpus(outside: Path) -> list[Entry]:
         Entry("x" * 240 + ".png", PLACED, data(png)),
         Entry("nested/deeper/leaf.webp", PLACED, data(lambda: encode(noise(), "WEBP"))),
         Entry("folder.jpg/inside.png", PLACED, data(png)),
+        Entry("d/" * 1200 + "d.png", PLACED, data(png)),  # deeper than Python recursion goes
         Entry("link-outside.png", PLACED, link(outside / "elsewhere.png")),
         # Identical content: the first key (in key order) is placed, the others are duplicates.
         Entry("rotated.jpg", DUPLICATE, data(exif_rotated_jpeg())),
@@ -209,7 +210,8 @@ def hostile(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str], list[str]]]:
         if entry.needs_denial and wrapper is None:
             continue
         path = root / entry.key.rstrip("/")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for parent in reversed(path.relative_to(root).parents):  # one by one: some are 1200 deep
+            (root / parent).mkdir(exist_ok=True)
         entry.make(path)
         expected[entry.key] = entry.expected
     raw = os.open(os.fsencode(root) + b"/\xff-latin1.png", os.O_WRONLY | os.O_CREAT, 0o644)

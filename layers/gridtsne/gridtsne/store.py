@@ -337,31 +337,39 @@ def _read_bounded(
     return bytes(data)
 
 
-def _walk(folder: Path, key_prefix: str) -> Iterator[ObjectInfo]:
-    """Every non-folder entry under ``folder`` (not following links to folders), unsorted."""
-    prefix = f"{key_prefix}/" if key_prefix not in ("", ".") else ""
-    try:
-        with os.scandir(folder) as scan:
-            entries = list(scan)
-    except OSError as exc:
-        if not prefix:
-            raise  # the root itself: nothing can be listed, the caller must know
-        yield ObjectInfo(prefix, 0, "", problem=f"unreadable folder ({exc.strerror or exc})")
-        return
-    for entry in entries:
-        key = prefix + entry.name
+def _walk(base: Path, key_prefix: str) -> Iterator[ObjectInfo]:
+    """Every non-folder entry under ``base``, unsorted; links to folders are not followed, and any depth goes.
+
+    Raises
+    ------
+    OSError
+        When ``base`` itself cannot be listed (a subfolder that cannot is yielded with its problem).
+    """
+    stack = [(base, f"{key_prefix}/" if key_prefix not in ("", ".") else "")]
+    while stack:
+        folder, prefix = stack.pop()
         try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(Path(entry.path), key)
-                continue
-            st = entry.stat(follow_symlinks=True)
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError as exc:
-            yield ObjectInfo(key, 0, "", problem=_link_problem(exc))
+            if folder == base:
+                raise
+            yield ObjectInfo(prefix, 0, "", problem=f"unreadable folder ({exc.strerror or exc})")
             continue
-        if stat.S_ISREG(st.st_mode):
-            yield ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
-        else:
-            yield ObjectInfo(key, 0, "", problem=_not_a_file(st.st_mode, link=entry.is_symlink()))
+        for entry in entries:
+            key = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), key + "/"))
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                yield ObjectInfo(key, 0, "", problem=_link_problem(exc))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
+            else:
+                yield ObjectInfo(key, 0, "", problem=_not_a_file(st.st_mode, link=entry.is_symlink()))
 
 
 def _printable(info: ObjectInfo) -> ObjectInfo:
