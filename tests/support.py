@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 from PIL import Image
@@ -14,10 +15,20 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: object) -> subprocess.CompletedProcess[str]:
-    """Run ``gridtsne`` in a fresh process with ``args``; output captured as text, exit status not checked."""
-    command = [sys.executable, "-m", "gridtsne.cli", *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
+def run_cli(
+    *args: object, timeout: float | None = None, wrapper: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``gridtsne`` in a fresh process with ``args``; output captured as text, exit status not checked.
+
+    Parameters
+    ----------
+    timeout
+        Seconds before the process is killed and :class:`subprocess.TimeoutExpired` raised (None: no limit).
+    wrapper
+        A command that runs the rest (e.g. ``setpriv ...``), empty for none.
+    """
+    command = [*wrapper, sys.executable, "-m", "gridtsne.cli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
 
 
 def encode(image: Image.Image, fmt: str, **kwargs: object) -> bytes:

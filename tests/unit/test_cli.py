@@ -43,12 +43,17 @@ def test_a_grid_too_small_fails(
     assert "a 3x3 grid has 9 cells, fewer than the 120 images" in capsys.readouterr().err
 
 
-def test_a_folder_without_images_fails_with_one_line(tmp_path: Path) -> None:
+def test_a_folder_without_images_fails_with_one_line_and_writes_why(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.txt").write_text("no pictures here")
-    proc = run_cli("run", tmp_path / "in", "--out", tmp_path / "out")
+    out = tmp_path / "out"
+    proc = run_cli("run", tmp_path / "in", "--out", out)
     assert proc.returncode == 1
-    assert proc.stderr.strip().splitlines()[-1] == "gridtsne: failed: no usable images among 1 files"
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last == f"gridtsne: failed: no usable images among 1 files (why: {out / 'layout.json'})"
+    assert "skipped 1: not an image file (1)" in proc.stderr
+    layout = json.loads((out / "layout.json").read_text())
+    assert layout["skipped"] == [{"key": "notes.txt", "reason": "not an image file"}]
 
 
 def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None:

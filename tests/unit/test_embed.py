@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from gridtsne.core.embed import Embedded, Embedder, Source, auto_input_size, embed_sources
+from gridtsne.core.embed import DELETED, Embedded, Embedder, Source, auto_input_size, embed_sources
+from gridtsne.core.images import ImageError
 from gridtsne.core.model import ModelSpec, load_spec
+from gridtsne.store import NotAFileError, NotFoundError, TooLargeError
 from PIL import Image
 
 
@@ -83,11 +85,21 @@ def test_vectors_follow_their_keys_across_batches(embedder: Embedder) -> None:
 
 
 def test_unusable_files_are_skipped_with_their_reason(embedder: Embedder) -> None:
-    def broken() -> bytes:
-        raise PermissionError(13, "Permission denied")
+    def failing(error: Exception) -> Callable[[], bytes]:
+        def read() -> bytes:
+            raise error
+
+        return read
 
     files = {"good.png": picture(3), "empty.png": b"", "text.png": b"hello, not a picture"}
-    found = [*sources(files, ["good.png", "empty.png", "text.png"]), ("locked.png", broken)]
+    found = [
+        *sources(files, ["good.png", "empty.png", "text.png"]),
+        ("locked.png", failing(PermissionError(13, "Permission denied"))),
+        ("gone.png", failing(NotFoundError("gone.png"))),
+        ("big.png", failing(TooLargeError("big.png", 11, 10))),
+        ("fifo.png", failing(NotAFileError("fifo.png", "not a regular file (a FIFO)"))),
+        ("sniffed.png", failing(ImageError("not an image (unknown format)"))),
+    ]
     done = embed_sources(found, embedder)
     assert done.keys == ["good.png"]
     reasons = {s["key"]: s["reason"] for s in done.skipped}
@@ -95,6 +107,10 @@ def test_unusable_files_are_skipped_with_their_reason(embedder: Embedder) -> Non
         "empty.png": "empty file",
         "text.png": "not an image (unknown format)",
         "locked.png": "unreadable (Permission denied)",
+        "gone.png": DELETED,
+        "big.png": "file too large (11 bytes > 10)",
+        "fifo.png": "not a regular file (a FIFO)",
+        "sniffed.png": "not an image (unknown format)",
     }
 
 

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from gridtsne.core.images import ImageError, Limits, decode, probe_size
+from gridtsne.core.images import ImageError, Limits, decode, probe_size, sniff
 from PIL import Image
 
 from tests.support import encode, exif_rotated_jpeg, png_claiming
@@ -93,3 +93,27 @@ def test_probe_size_reads_headers_only() -> None:
     assert probe_size(png_claiming(3000, 2000)) == (3000, 2000)
     assert probe_size(png_claiming(30000, 30000)) is None  # a bomb is not worth a size
     assert probe_size(b"nope") is None
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])
+def test_sniff_accepts_every_format_from_its_first_bytes(fmt: str) -> None:
+    sniff(encode(Image.new("RGB", (30, 20)), fmt)[:64])
+
+
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        (b"", "empty file"),
+        (b"hello, not a picture", "not an image (unknown format)"),
+        (bytes(64), "not an image (unknown format)"),
+        (b"%PDF-1.7\n", "not an image (unknown format)"),
+        (encode(Image.new("RGB", (8, 8)), "ICO")[:64], "not an image (unknown format)"),  # Pillow reads ICO
+    ],
+)
+def test_sniff_refuses_what_decode_would_with_the_same_reason(head: bytes, reason: str) -> None:
+    with pytest.raises(ImageError) as refused:
+        sniff(head)
+    assert refused.value.reason == reason
+    with pytest.raises(ImageError) as decoded:
+        decode(head)
+    assert decoded.value.reason == reason

@@ -59,3 +59,16 @@ def test_list_inputs_under_a_prefix_applies_the_rule_relative_to_it(tmp_path: Pa
     everything = list_inputs(LocalStore(tmp_path / "uploads"))
     assert everything.keys == ["cats/a.png", "dogs/b.png"]
     assert [s["key"] for s in everything.skipped] == ["cats/_visualize.json", "cats/read me.txt"]
+
+
+def test_a_listed_problem_is_the_skip_reason_unless_the_entry_is_ignored(tmp_path: Path) -> None:
+    make(tmp_path, ["a.png"])
+    (tmp_path / "broken.png").symlink_to("nowhere.png")
+    (tmp_path / "broken.txt").symlink_to("nowhere.txt")
+    (tmp_path / ".broken.png").symlink_to("nowhere.png")
+    inputs = list_inputs(LocalStore(tmp_path))
+    assert inputs.keys == ["a.png"]
+    assert inputs.skipped == [
+        {"key": "broken.png", "reason": "broken link (its target does not exist)"},
+        {"key": "broken.txt", "reason": "broken link (its target does not exist)"},
+    ]

@@ -4,6 +4,12 @@
 ``gridtsne.commands`` entry-point group: the development tools (``dev/``) add ``gridtsne local`` (the
 serverless application on an embedded AWS emulator) and ``gridtsne samples``. Exit status: 0 done, 1 failed
 (one line says why), 2 bad usage, 130 interrupted.
+
+Every file under DIR ends in ``layout.json`` once (placed, skipped with its reason, or a duplicate), except
+hidden ones (a path segment starting with ``.``), which are ignored. Links to regular files are followed;
+broken links, link loops, links to folders, FIFOs, sockets and devices are skipped, and so is a subfolder that
+cannot be listed (its key ends in ``/``). When no file is a usable image, the outputs are still written (an
+empty 1×1 grid; ``layout.json`` says why each file was skipped) and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -141,7 +147,15 @@ def command_run(args: argparse.Namespace) -> int:
     result = run(source, params, progress=progress)
     originals = {key: _relative_url(args.dir / key, args.out) for key in result.layout.keys}
     write_outputs(result, out, params, original_urls=originals, progress=progress)
-    print(summary(result.layout.to_dict(), args.out), file=sys.stderr)
+    layout = result.layout.to_dict()
+    print(summary(layout, args.out), file=sys.stderr)
+    if not result.layout.keys:
+        count = len(layout["skipped"]) + len(layout["duplicates"])
+        print(
+            f"gridtsne: failed: no usable images among {count} files (why: {args.out / 'layout.json'})",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

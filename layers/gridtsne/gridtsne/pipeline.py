@@ -19,12 +19,16 @@ import numpy as np
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, auto_input_size, embed_sources
 from gridtsne.core.images import Limits, probe_size
-from gridtsne.core.inputs import NOT_AN_IMAGE, Kind, kind_of
+
+# Re-exported: listing the inputs is the first stage.
+from gridtsne.core.inputs import Inputs as Inputs
+from gridtsne.core.inputs import list_inputs as list_inputs
+from gridtsne.core.inputs import reader
 from gridtsne.core.model import load_spec
 from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
-from gridtsne.store import ObjectInfo, Store
+from gridtsne.store import Store
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
@@ -101,45 +105,6 @@ class Timer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-@dataclass
-class Inputs:
-    """A collection's files by :func:`~gridtsne.core.inputs.kind_of`: images, and files skipped by name."""
-
-    images: list[ObjectInfo]
-    skipped: list[dict[str, str]]
-
-    @property
-    def keys(self) -> list[str]:
-        """The images' keys, in key order."""
-        return [info.key for info in self.images]
-
-
-def list_inputs(store: Store, prefix: str = "") -> Inputs:
-    """The inputs under ``prefix``, classified by the one input rule (keys relative to ``prefix``).
-
-    Parameters
-    ----------
-    store
-        Where the collection lives.
-    prefix
-        The collection's root in ``store`` (``""`` for a folder, ``uploads/<name>/`` in the bucket).
-
-    Returns
-    -------
-    Inputs
-        The images and the files skipped by name, with their full keys; ignored files are left out.
-    """
-    images: list[ObjectInfo] = []
-    skipped: list[dict[str, str]] = []
-    for info in store.list(prefix):
-        kind = kind_of(info.key[len(prefix) :])
-        if kind is Kind.IMAGE:
-            images.append(info)
-        elif kind is Kind.SKIPPED:
-            skipped.append({"key": info.key, "reason": NOT_AN_IMAGE})
-    return Inputs(images, skipped)
-
-
 def embed_stage(
     store: Store, keys: list[str], params: Params, progress: StageProgress | None = None
 ) -> tuple[Embedded, Embedder]:
@@ -154,9 +119,9 @@ def embed_stage(
         What was embedded (thumbnails of ``params.tile`` px included) and the model session used.
     """
     spec = load_spec(params.model)
-    size = params.input_size or auto_input_size(_sample_short_sides(store, keys), spec)
+    size = params.input_size or auto_input_size(_sample_short_sides(store, keys, params.limits), spec)
     embedder = Embedder(spec, batch_size=params.batch_size, size=size)
-    sources = [(key, _reader(store, key)) for key in keys]
+    sources = [(key, reader(store, key, params.limits)) for key in keys]
     total = len(keys)
     embedded = embed_sources(
         sources,
@@ -246,10 +211,16 @@ def run(
     progress
         Called as ``progress(stage, done, total)``.
 
+    Returns
+    -------
+    Result
+        Every file under ``prefix`` placed, skipped or duplicate; when none is a usable image, an empty
+        layout on the smallest grid (1×1 unless ``params`` sets it) whose ``skipped`` says why.
+
     Raises
     ------
     ValueError
-        When no file under ``prefix`` is a usable image, or the grid asked for is too small.
+        When the grid asked for is too small.
     """
     params = params or Params()
     timer = Timer()
@@ -257,12 +228,10 @@ def run(
     keys, not_images = inputs.keys, inputs.skipped
     with timer.stage("embed"):
         embedded, embedder = embed_stage(store, keys, params, progress)
-    if not embedded.keys:
-        raise ValueError(f"no usable images among {len(keys) + len(not_images)} files")
     with timer.stage("reduce"):
         if progress:
             progress("reduce", 0, 1)
-        points = reduce_stage(embedded.vectors, params)
+        points = reduce_stage(embedded.vectors, params) if embedded.keys else np.zeros((0, 2))
         if progress:
             progress("reduce", 1, 1)
     if progress:
@@ -281,8 +250,10 @@ def run(
     )
     if progress:
         progress("assign", 1, 1)
-    assert embedded.thumbnails is not None
-    return Result(layout=layout, thumbnails=embedded.thumbnails, vectors=embedded.vectors)
+    thumbnails = embedded.thumbnails
+    if thumbnails is None:
+        thumbnails = np.zeros((0, params.tile, params.tile, 3), np.uint8)
+    return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors)
 
 
 def write_outputs(
@@ -317,22 +288,18 @@ def write_outputs(
     return files
 
 
-def _sample_short_sides(store: Store, keys: list[str], count: int = 64) -> list[int]:
+def _sample_short_sides(store: Store, keys: list[str], limits: Limits, count: int = 64) -> list[int]:
     """Shorter sides of up to ``count`` images spread evenly over ``keys`` (headers only)."""
     picks = sorted({round(i * (len(keys) - 1) / max(1, count - 1)) for i in range(count)}) if keys else []
     sides = []
     for index in picks:
         try:
-            size = probe_size(store.read(keys[index]))
-        except (OSError, KeyError):
+            size = probe_size(reader(store, keys[index], limits)())
+        except (OSError, KeyError, ValueError):  # the embed stage skips it and says why
             size = None
         if size:
             sides.append(min(size))
     return sides
-
-
-def _reader(store: Store, key: str) -> Callable[[], bytes]:
-    return lambda: store.read(key)
 
 
 def _strip(key: str, prefix: str) -> str:

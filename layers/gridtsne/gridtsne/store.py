@@ -3,31 +3,85 @@
 Keys are ``/``-separated strings relative to the store's root (an S3 prefix or a directory). Every stage
 that reads or writes data (the CLI, the Lambda handlers, the SageMaker job, the embedded stack) goes through
 :class:`Store`, so the same code runs against a folder on disk and against a bucket.
+
+Reading is bounded: ``read(key, max_bytes)`` refuses an object over ``max_bytes`` from its declared size
+(``fstat``, the S3 ``Content-Length``) before reading it, and never holds more than ``max_bytes + 1`` bytes
+of one that grows or lies about its size. ``sniff`` sees the first :data:`HEAD_BYTES` bytes before the rest
+is read, so a file that is not what it claims is refused for the price of one small read.
+
+A local folder holds more than regular files. :meth:`LocalStore.list` yields every entry that is not a
+folder, each once: regular files and links to regular files (followed, wherever they point) are readable;
+the rest (broken links, link loops, links to folders, FIFOs, sockets, devices, folders that cannot be
+listed) come with :attr:`ObjectInfo.problem`, the reason they cannot be read. :meth:`LocalStore.read` only
+ever opens regular files, without blocking, so a FIFO or ``/dev/zero`` named ``x.jpg`` cannot hang a run.
 """
 
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
-from collections.abc import Iterator
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlparse
 
 __all__ = [
+    "HEAD_BYTES",
     "LocalStore",
+    "NotAFileError",
     "NotFoundError",
+    "ObjectError",
     "ObjectInfo",
     "S3Store",
+    "Sniffer",
     "Store",
+    "TooLargeError",
     "content_type_for",
     "open_store",
 ]
 
+#: How many leading bytes a :data:`Sniffer` is shown (fewer when the object is shorter).
+HEAD_BYTES = 64
+#: Checks an object's first bytes before the rest is read; raises to refuse the object.
+Sniffer = Callable[[bytes], None]
+_CHUNK = 1 << 20
+
 
 class NotFoundError(KeyError):
-    """The key does not exist in the store."""
+    """The key does not exist in the store (or no longer: deleted between listing and reading)."""
+
+
+class ObjectError(OSError):
+    """An object that exists but cannot be read as asked; ``reason`` says why in a few words."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+        self.reason = reason
+
+
+class TooLargeError(ObjectError):
+    """The object is larger than the ``max_bytes`` the reader allowed.
+
+    Attributes
+    ----------
+    size
+        The size declared or found (at least ``limit + 1`` when the object grew while being read).
+    limit
+        The ``max_bytes`` asked for.
+    """
+
+    def __init__(self, key: str, size: int, limit: int) -> None:
+        super().__init__(key, f"file too large ({size} bytes > {limit})")
+        self.size = size
+        self.limit = limit
+
+
+class NotAFileError(ObjectError):
+    """The key names something that is not a regular file (a FIFO, a device, a folder...)."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +97,15 @@ class ObjectInfo:
     etag
         A version tag that changes when the content does: the S3 ETag (quotes stripped) for S3,
         ``<size>-<mtime_ns>`` for a local file.
+    problem
+        Why the object cannot be read, when the listing already knows (a broken link, a FIFO, a folder
+        that cannot be listed...); None for a readable object. S3 objects never have one.
     """
 
     key: str
     size: int
     etag: str
+    problem: str | None = None
 
 
 @runtime_checkable
@@ -58,8 +116,28 @@ class Store(Protocol):
         """Yield the objects whose key starts with ``prefix``, in key order."""
         ...
 
-    def read(self, key: str) -> bytes:
-        """Return the object's bytes; raise :class:`NotFoundError` if it does not exist."""
+    def read(self, key: str, max_bytes: int | None = None, *, sniff: Sniffer | None = None) -> bytes:
+        """Return the object's bytes.
+
+        Parameters
+        ----------
+        key
+            The object.
+        max_bytes
+            Refuse an object larger than this, before reading it whole (None: no limit).
+        sniff
+            Called with the first :data:`HEAD_BYTES` bytes before the rest is read; what it raises
+            propagates and the rest is never read.
+
+        Raises
+        ------
+        NotFoundError
+            The object does not exist.
+        TooLargeError
+            It is larger than ``max_bytes``.
+        NotAFileError
+            It is not a regular file (local stores only).
+        """
         ...
 
     def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
@@ -100,34 +178,43 @@ class LocalStore:
         return self.root / _check_key(key)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Yield files under the root whose relative key starts with ``prefix``, in key order."""
+        """Yield every non-folder entry under the root whose key starts with ``prefix``, in key order.
+
+        Links are followed to regular files only; an entry that cannot be read (broken link, link loop,
+        link to a folder, FIFO, socket, device) and a folder that cannot be listed (its key ends in
+        ``/``) are yielded with their :attr:`~ObjectInfo.problem`.
+        """
         if not self.root.is_dir():
             return
         # Walk only the deepest directory the prefix names completely, then filter by the rest.
-        base = self.root
         head, _, _ = prefix.rpartition("/")
-        if head:
-            base = self.root / head
-            if not base.is_dir():
-                return
-        found: list[tuple[str, Path]] = []
-        for dirpath, _dirnames, filenames in os.walk(base):
-            for name in filenames:
-                path = Path(dirpath) / name
-                key = path.relative_to(self.root).as_posix()
-                if key.startswith(prefix):
-                    found.append((key, path))
-        for key, path in sorted(found):
-            st = path.stat()
-            yield ObjectInfo(key=key, size=st.st_size, etag=f"{st.st_size}-{st.st_mtime_ns}")
+        base = self.root / head if head else self.root
+        if head and not base.is_dir():
+            return
+        found = [
+            _printable(info)
+            for info in _walk(base, base.relative_to(self.root).as_posix())
+            if info.key.startswith(prefix)
+        ]
+        yield from sorted(found, key=lambda info: info.key)
 
-    def read(self, key: str) -> bytes:
-        """Return the file's bytes."""
+    def read(self, key: str, max_bytes: int | None = None, *, sniff: Sniffer | None = None) -> bytes:
+        """Return the bytes of a regular file (links followed), bounded by ``max_bytes``."""
         path = self._path(key)
         try:
-            return path.read_bytes()
+            before = path.stat()
+            if not stat.S_ISREG(before.st_mode):  # refused before opening: opening a FIFO or device can block
+                raise NotAFileError(key, _not_a_file(before.st_mode))
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError as exc:
             raise NotFoundError(key) from exc
+        try:
+            now = os.fstat(fd)  # what was opened, which may have been replaced since the stat
+            if not stat.S_ISREG(now.st_mode):
+                raise NotAFileError(key, _not_a_file(now.st_mode))
+            return _read_bounded(lambda n: os.read(fd, n), key, now.st_size, max_bytes, sniff)
+        finally:
+            os.close(fd)
 
     def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Write atomically (temporary file, then rename)."""
@@ -185,14 +272,17 @@ class S3Store:
                     etag=str(obj.get("ETag", "")).strip('"'),
                 )
 
-    def read(self, key: str) -> bytes:
-        """Return the object's bytes."""
+    def read(self, key: str, max_bytes: int | None = None, *, sniff: Sniffer | None = None) -> bytes:
+        """Return the object's bytes, streamed; one GET, refused on its ``Content-Length`` when too large."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._full(key))
         except self.client.exceptions.NoSuchKey as exc:
             raise NotFoundError(key) from exc
-        body: bytes = response["Body"].read()
-        return body
+        body = response["Body"]
+        try:
+            return _read_bounded(body.read, key, response.get("ContentLength"), max_bytes, sniff)
+        finally:
+            body.close()
 
     def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
         """Put the object with its content type (guessed from the key when not given)."""
@@ -221,6 +311,95 @@ class S3Store:
             "get_object", Params={"Bucket": self.bucket, "Key": self._full(key)}, ExpiresIn=expires
         )
         return url
+
+
+def _read_bounded(
+    read: Callable[[int], bytes], key: str, size: int | None, max_bytes: int | None, sniff: Sniffer | None
+) -> bytes:
+    """Read a stream to its end: refused on its declared ``size``, then never beyond ``max_bytes + 1``."""
+    if max_bytes is not None and size is not None and size > max_bytes:
+        raise TooLargeError(key, size, max_bytes)
+    limit = None if max_bytes is None else max_bytes + 1
+    data = bytearray()
+    sniffed = sniff is None
+    while limit is None or len(data) < limit:
+        want = _CHUNK if sniffed else HEAD_BYTES - len(data)
+        chunk = read(want if limit is None else min(want, limit - len(data)))
+        data += chunk
+        if not sniffed and (not chunk or len(data) >= HEAD_BYTES):
+            assert sniff is not None
+            sniff(bytes(data))
+            sniffed = True
+        if not chunk:
+            break
+    if max_bytes is not None and len(data) > max_bytes:
+        raise TooLargeError(key, len(data), max_bytes)
+    return bytes(data)
+
+
+def _walk(base: Path, key_prefix: str) -> Iterator[ObjectInfo]:
+    """Every non-folder entry under ``base``, unsorted; links to folders are not followed, and any depth goes.
+
+    Raises
+    ------
+    OSError
+        When ``base`` itself cannot be listed (a subfolder that cannot is yielded with its problem).
+    """
+    stack = [(base, f"{key_prefix}/" if key_prefix not in ("", ".") else "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            with os.scandir(folder) as scan:
+                entries = list(scan)
+        except OSError as exc:
+            if folder == base:
+                raise
+            yield ObjectInfo(prefix, 0, "", problem=f"unreadable folder ({exc.strerror or exc})")
+            continue
+        for entry in entries:
+            key = prefix + entry.name
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((Path(entry.path), key + "/"))
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                yield ObjectInfo(key, 0, "", problem=_link_problem(exc))
+                continue
+            if stat.S_ISREG(st.st_mode):
+                yield ObjectInfo(key, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
+            else:
+                yield ObjectInfo(key, 0, "", problem=_not_a_file(st.st_mode, link=entry.is_symlink()))
+
+
+def _printable(info: ObjectInfo) -> ObjectInfo:
+    """``info``, or a printable stand-in when its name is not valid UTF-8 (JSON could not hold it)."""
+    try:
+        info.key.encode()
+    except UnicodeEncodeError:
+        raw = info.key.encode(errors="surrogateescape").decode(errors="backslashreplace")
+        return ObjectInfo(raw, info.size, info.etag, problem="file name is not valid UTF-8")
+    return info
+
+
+def _not_a_file(mode: int, *, link: bool = False) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ]
+    kind = next((name for test, name in kinds if test(mode)), "an unknown kind of file")
+    return f"not a regular file ({'link to ' if link else ''}{kind})"
+
+
+def _link_problem(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "broken link (its target does not exist)"
+    if exc.errno == errno.ELOOP:
+        return "link loop"
+    return f"unreadable ({exc.strerror or exc})"
 
 
 def open_store(location: str | os.PathLike[str], client: Any = None) -> Store:

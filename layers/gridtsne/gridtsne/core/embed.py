@@ -20,9 +20,14 @@ from PIL import Image
 
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.model import ModelSpec
+from gridtsne.store import NotFoundError, ObjectError
 
-#: A named input: its key and a function returning its bytes.
+#: A named input: its key and a function returning its bytes. When the function raises
+#: :class:`~gridtsne.core.images.ImageError`, :class:`~gridtsne.store.NotFoundError`,
+#: :class:`~gridtsne.store.ObjectError` (e.g. too large) or :class:`OSError`, the input is skipped, and why.
 Source = tuple[str, Callable[[], bytes]]
+#: The reason given for an input that was listed but was gone when it was read.
+DELETED = "deleted before it could be read"
 #: Called with the number of inputs handled so far.
 Progress = Callable[[int], None]
 
@@ -245,6 +250,10 @@ def _decode_one(source: Source, embedder: Embedder, tile: int | None, limits: Li
     key, read = source
     try:
         data = read()
+    except (ImageError, ObjectError) as exc:
+        return _Decoded(key, "", error=exc.reason)
+    except NotFoundError:
+        return _Decoded(key, "", error=DELETED)
     except OSError as exc:
         return _Decoded(key, "", error=f"unreadable ({exc.strerror or exc})")
     digest = content_hash(data)

@@ -92,6 +92,30 @@ def decode(data: bytes, *, min_side: int | None = None, limits: Limits | None = 
         raise ImageError(f"corrupt image ({_first_line(exc)})") from exc
 
 
+def sniff(head: bytes) -> None:
+    """Refuse, from its first bytes, a file no accepted format can read (with :func:`decode`'s reasons).
+
+    Parameters
+    ----------
+    head
+        The file's first bytes (at least 16 unless the file is shorter).
+
+    Raises
+    ------
+    ImageError
+        For an empty file, or one whose signature matches none of :data:`FORMATS`.
+    """
+    if not head:
+        raise ImageError("empty file")
+    Image.init()
+    for fmt in FORMATS:
+        accept = Image.OPEN[fmt][1] if fmt in Image.OPEN else None
+        verdict = accept(head) if accept else True
+        if verdict and not isinstance(verdict, str):  # a string is Pillow's reason for refusing
+            return
+    raise ImageError("not an image (unknown format)")
+
+
 def probe_size(data: bytes) -> tuple[int, int] | None:
     """The (width, height) an image header declares, without decoding pixels; None if unreadable."""
     try:

@@ -7,15 +7,22 @@ under it is, by its key relative to that root, exactly one of:
   it is not an input and appears nowhere;
 - *skipped*: not an image by its name (:data:`NOT_AN_IMAGE`); reported in ``layout.json`` with that reason;
 - *an image*: decoded and embedded (it may still be skipped later, e.g. when it turns out to be corrupt).
+
+A file the store's listing already knows cannot be read (a broken link, a FIFO, a folder that cannot be
+listed: :attr:`~gridtsne.store.ObjectInfo.problem`) is skipped with that reason unless it is ignored.
+:func:`list_inputs` applies the rule to a store and :func:`reader` reads an input within its limits.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 
-from gridtsne.core.images import is_image_name
+from gridtsne.core.images import Limits, is_image_name, sniff
+from gridtsne.store import ObjectInfo, Store
 
-__all__ = ["CONTROL_FILES", "NOT_AN_IMAGE", "Kind", "kind_of"]
+__all__ = ["CONTROL_FILES", "NOT_AN_IMAGE", "Inputs", "Kind", "kind_of", "list_inputs", "reader"]
 
 #: Files at a collection's root that steer the service instead of being laid out.
 CONTROL_FILES = frozenset({"_visualize.json"})
@@ -48,3 +55,58 @@ def kind_of(key: str) -> Kind:
     if key in CONTROL_FILES or any(part.startswith(".") for part in key.split("/")):
         return Kind.IGNORED
     return Kind.IMAGE if is_image_name(key) else Kind.SKIPPED
+
+
+@dataclass
+class Inputs:
+    """A collection's files by :func:`kind_of`: images, and files skipped (by name, or unreadable)."""
+
+    images: list[ObjectInfo]
+    skipped: list[dict[str, str]]
+
+    @property
+    def keys(self) -> list[str]:
+        """The images' keys, in key order."""
+        return [info.key for info in self.images]
+
+
+def list_inputs(store: Store, prefix: str = "") -> Inputs:
+    """The inputs under ``prefix``, classified by the one input rule (keys relative to ``prefix``).
+
+    Parameters
+    ----------
+    store
+        Where the collection lives.
+    prefix
+        The collection's root in ``store`` (``""`` for a folder, ``uploads/<name>/`` in the bucket).
+
+    Returns
+    -------
+    Inputs
+        The images, and the files skipped by name or because the listing found them unreadable
+        (:attr:`~gridtsne.store.ObjectInfo.problem`), with their full keys; ignored files are left out.
+    """
+    images: list[ObjectInfo] = []
+    skipped: list[dict[str, str]] = []
+    for info in store.list(prefix):
+        kind = kind_of(info.key[len(prefix) :])
+        if kind is Kind.IGNORED:
+            continue
+        if info.problem is not None:
+            skipped.append({"key": info.key, "reason": info.problem})
+        elif kind is Kind.IMAGE:
+            images.append(info)
+        else:
+            skipped.append({"key": info.key, "reason": NOT_AN_IMAGE})
+    return Inputs(images, skipped)
+
+
+def reader(store: Store, key: str, limits: Limits) -> Callable[[], bytes]:
+    """How an input is read: at most ``limits.max_bytes``, refused early when its first bytes are no image's.
+
+    Returns
+    -------
+    Callable
+        Returns the bytes; raises what :data:`~gridtsne.core.embed.Source` readers may raise.
+    """
+    return lambda: store.read(key, limits.max_bytes, sniff=sniff)
