@@ -2,6 +2,7 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
 MODEL_DIR := build/model
 MODEL  := $(MODEL_DIR)/efficientnet_lite0.onnx
 SAMPLES := samples/digits
@@ -43,11 +44,18 @@ demo: venv samples
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-lint: venv
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/checkov.txt
+	touch $@
+
+# checkov: every skipped check carries its reason next to the resource in template.yaml.
+lint: venv $(CHECKOV_VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 test: venv samples browser lint
 	$(BIN)/python -m pytest
@@ -56,4 +64,4 @@ bench: venv samples
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build out samples
+	rm -rf $(VENV) $(CHECKOV_VENV) build out samples

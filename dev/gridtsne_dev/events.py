@@ -1,4 +1,5 @@
-"""The events AWS would send the functions: S3 "Object Created" (EventBridge), SQS batches, API Gateway."""
+"""The events AWS would send the functions: S3 "Object Created" and Step Functions "Execution Status Change"
+(EventBridge), SQS batches, API Gateway."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from urllib.parse import quote_plus
 
 from gridtsne_dev.intrinsics import ACCOUNT, REGION
 
-__all__ = ["api_event", "object_created_event", "sqs_event"]
+__all__ = ["api_event", "execution_status_event", "object_created_event", "sqs_event"]
 
 
 def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
@@ -85,4 +86,39 @@ def api_event(
         },
         "body": text,
         "isBase64Encoded": False,
+    }
+
+
+def execution_status_event(execution: dict[str, Any]) -> dict[str, Any]:
+    """The EventBridge "Step Functions Execution Status Change" event for an execution as
+    ``DescribeExecution`` answers it (moto emits none; AWS sends one whenever an execution's status
+    changes)."""
+
+    def millis(value: Any) -> int | None:
+        return None if value is None else int(value.timestamp() * 1000)
+
+    ended = execution["status"] != "RUNNING"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Step Functions Execution Status Change",
+        "source": "aws.states",
+        "account": ACCOUNT,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [execution["executionArn"]],
+        "detail": {
+            "executionArn": execution["executionArn"],
+            "stateMachineArn": execution["stateMachineArn"],
+            "name": execution["name"],
+            "status": execution["status"],
+            "startDate": millis(execution.get("startDate")),
+            "stopDate": millis(execution.get("stopDate")) if ended else None,
+            "input": execution.get("input"),
+            "output": execution.get("output"),
+            "inputDetails": {"included": "input" in execution},
+            "outputDetails": {"included": "output" in execution} if ended else None,
+            "error": execution.get("error"),
+            "cause": execution.get("cause"),
+        },
     }

@@ -6,8 +6,9 @@ resolves ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::If``. :meth:`Plan.create
 on moto what the template declares: the bucket, the job table (key schema, indexes, TTL), the queues (the
 upload queue with its redrive policy to the dead-letter queue), the EventBridge rules with their event
 patterns (``AWS::Events::Rule`` and the functions' ``EventBridgeRule`` events) and the state machine from
-its ASL file with the template's ``DefinitionSubstitutions``. Of the bucket only the name counts here
-(encryption, public-access blocks and lifecycle rules change nothing locally), and its EventBridge
+its ASL file with the template's ``DefinitionSubstitutions``. Of a bucket only the name counts here
+(encryption, versioning, access logging, public-access blocks and lifecycle rules change nothing locally),
+and the application bucket's EventBridge
 notifications are played by ``EmbeddedStack.deliver`` (moto's would carry keys unencoded, unlike S3's).
 
 Substituted, because the emulator lacks them (:data:`LOCAL_SUBSTITUTIONS`): ``BigSetResource`` (a
@@ -157,7 +158,8 @@ class Plan(Intrinsics):
         return env | own
 
     def rules(self) -> dict[str, dict[str, Any]]:
-        """Every EventBridge rule by physical name: ``EventPattern`` and ``Targets`` (``Id``, ``Arn``)."""
+        """Every EventBridge rule by physical name: ``EventPattern`` and ``Targets`` (``Id``, ``Arn`` and
+        any ``RetryPolicy`` and ``DeadLetterConfig``)."""
         found = {
             self.names[logical]: {"EventPattern": rule["EventPattern"], "Targets": rule.get("Targets", [])}
             for logical, rule in self.of_type("AWS::Events::Rule").items()
@@ -170,6 +172,7 @@ class Plan(Intrinsics):
                     )
                 if event["Type"] == "EventBridgeRule":
                     target = {"Id": logical, "Arn": self.attributes[logical]["Arn"]}
+                    target |= {k: v for k, v in event["Properties"].items() if k in _TARGET_SETTINGS}
                     found[f"{self.names[logical]}-{event_name}"] = {
                         "EventPattern": event["Properties"]["Pattern"],
                         "Targets": [target],
@@ -238,7 +241,9 @@ class Plan(Intrinsics):
         events = client("events")
         for name, rule in self.rules().items():
             events.put_rule(Name=name, EventPattern=json.dumps(rule["EventPattern"]), State="ENABLED")
-            targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in rule["Targets"]]
+            targets = [
+                {k: v for k, v in t.items() if k in ("Id", "Arn", *_TARGET_SETTINGS)} for t in rule["Targets"]
+            ]
             events.put_targets(Rule=name, Targets=targets)
         sfn = client("stepfunctions")
         for logical, machine in self.of_type("AWS::Serverless::StateMachine").items():
@@ -249,6 +254,9 @@ class Plan(Intrinsics):
                 type=machine.get("Type", "STANDARD"),
             )
 
+
+#: What a rule's target may set besides its id and ARN (EventBridge keeps them; nothing fails here).
+_TARGET_SETTINGS = ("RetryPolicy", "DeadLetterConfig")
 
 #: The resource types :meth:`Plan.create` makes.
 _CREATED = (

@@ -4,7 +4,10 @@
 ``execute_state_machine``), creates the resources ``template.yaml`` declares (:mod:`gridtsne_dev.resources`)
 and answers the state machine's Lambda tasks with the real handlers (:mod:`gridtsne_dev.lambdas`). It then
 plays the outside world: uploads, the upload queue's batches to the embed function, API requests
-(:mod:`gridtsne_dev.events`), and it follows a job to its end (:meth:`EmbeddedStack.wait`).
+(:mod:`gridtsne_dev.events`), EventBridge's delivery of an event to the functions whose rules match it
+(:meth:`EmbeddedStack.emit`), and it follows a job to its end (:meth:`EmbeddedStack.wait`). moto sends no
+"Step Functions Execution Status Change" events: :meth:`EmbeddedStack.execution_ended` plays the one AWS
+sends when an execution ends, and :meth:`EmbeddedStack.wait` does so for the execution it follows.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridtsne_dev.events import api_event, object_created_event, sqs_event
+from gridtsne_dev.events import api_event, execution_status_event, object_created_event, sqs_event
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
 from gridtsne_dev.resources import BIGSET, Plan, plan
@@ -83,8 +86,9 @@ class EmbeddedStack:
             },
         )
         names = self.plan.names
-        (self.bucket,) = (names[k] for k in self.plan.of_type("AWS::S3::Bucket"))
-        (self.table,) = (names[k] for k in self.plan.of_type("AWS::DynamoDB::Table"))
+        env = self.plan.environment()
+        # The bucket and table the functions use (the template has an access-log bucket too).
+        self.bucket, self.table = env["GRIDTSNE_BUCKET"], env["JOB_TABLE"]
         ((upload_queue, (self.upload_function, self.upload_batch)),) = self.plan.queue_consumers().items()
         self.upload_queue = names[upload_queue]
         (machine,) = self.plan.of_type("AWS::Serverless::StateMachine")
@@ -268,7 +272,8 @@ class EmbeddedStack:
         """Poll ``GET /v2/visualizations/{id}`` until the job succeeds or fails, or ``timeout`` seconds pass.
 
         The job's record is final a moment before its execution is (the last task writes it); when the
-        stack runs executions, this also waits for the execution to end.
+        stack runs executions, this also waits for the execution to end, and plays the status-change event
+        AWS sends then (:meth:`execution_ended`), once.
 
         Parameters
         ----------
@@ -288,7 +293,11 @@ class EmbeddedStack:
         """
         deadline = time.monotonic() + timeout
         last = None
+        ended = not self.execute
         while True:
+            if not ended and self.execution(job)["status"] != "RUNNING":
+                self.execution_ended(job)
+                ended = True
             output: dict[str, Any] = self.api("GET", f"/v2/visualizations/{job}").body["output"]
             now = (output["status"], output["progress"]["stage"], output["progress"]["percent"])
             if now != last and on_change is not None:
@@ -296,11 +305,33 @@ class EmbeddedStack:
             last = now
             if time.monotonic() > deadline:
                 return output
-            if output["status"] in FINAL and not (
-                self.execute and self.execution(job)["status"] == "RUNNING"
-            ):
+            if output["status"] in FINAL and ended:
                 return output
             time.sleep(interval)
+
+    def emit(self, event: dict[str, Any]) -> list[Any]:
+        """Deliver an event as EventBridge would: to every function whose rule in the template matches it.
+
+        Returns
+        -------
+        list
+            The answers of the functions invoked (exceptions propagate).
+        """
+        from moto.events.models import EventPattern
+
+        functions = {self.plan.attributes[k]["Arn"]: name for k, name in self.plan.functions().items()}
+        answers = []
+        for rule in self.plan.rules().values():
+            if EventPattern.load(json.dumps(rule["EventPattern"])).matches_event(event):  # type: ignore[arg-type]
+                for target in rule["Targets"]:
+                    if target["Arn"] in functions:
+                        answers.append(self.shim.invoke(functions[target["Arn"]], event))
+        return answers
+
+    def execution_ended(self, job: str) -> list[Any]:
+        """Emit the "Step Functions Execution Status Change" event of the job's execution as it is now
+        (AWS sends one when an execution ends); return the answers of the functions it reached."""
+        return self.emit(execution_status_event(self.execution(job)))
 
     def execution(self, job: str) -> dict[str, Any]:
         """The Step Functions execution of a job (named by the job id), as ``DescribeExecution`` answers."""

@@ -23,13 +23,19 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Mark the job FAILED; output ``{"id", "status", "error", "cause"}``."""
+    """Mark the job FAILED unless it has finished; output ``{"id", "status", "error", "cause", "recorded",
+    "announced"}``."""
     settings = Settings.from_env()
     state = FailedState.model_validate(event)
     logger.append_keys(job_id=state.job_id)
     result = record_failure(
         settings.table(), state.job_id, state.error.error, state.error.cause, bus=settings.bus
     )
+    if not result["recorded"]:
+        logger.warning("job already finished; record left as it is", status=result["status"])
+        return result
     metrics.add_metric("VisualizationsFailed", MetricUnit.Count, 1)
+    if not result["announced"]:
+        metrics.add_metric("EventsNotPublished", MetricUnit.Count, 1)
     logger.error("visualization failed", error=result["error"], cause=result["cause"])
     return result

@@ -1,4 +1,5 @@
-"""Publish a finished job: job record SUCCEEDED, EventBridge "Visualization Succeeded" with presigned URLs."""
+"""Publish a finished job: job record SUCCEEDED, then EventBridge "Visualization Succeeded" with presigned
+URLs (an event that cannot be sent is logged and counted; it does not fail the job)."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Input: the state (``job_id``); output ``{"id", "status", "count", "outputs"}``."""
+    """Input: the state (``job_id``); output ``{"id", "status", "count", "outputs", "announced"}``."""
     settings = Settings.from_env()
     job = JobState.model_validate(event).job_id
     logger.append_keys(job_id=job)
     result = publish(settings.store(), settings.table(), job, expires=settings.url_expires, bus=settings.bus)
     metrics.add_metric("VisualizationsSucceeded", MetricUnit.Count, 1)
-    logger.info("published", count=result["count"])
+    if not result["announced"]:
+        # The job is SUCCEEDED with its outputs; only the event is missing.
+        metrics.add_metric("EventsNotPublished", MetricUnit.Count, 1)
+    logger.info("published", count=result["count"], announced=result["announced"])
     return result

@@ -82,10 +82,16 @@ def test_rules_have_the_template_patterns_and_targets(stack: EmbeddedStack) -> N
         if rule["Name"] != stack.events_queue
     }
     uploads = resources_of_type(TEMPLATE, "AWS::Events::Rule")["UploadsRule"]["Properties"]
-    trigger = resources_of_type(TEMPLATE, "AWS::Serverless::Function")["TriggerFunction"]["Properties"]
-    declared = [uploads["EventPattern"], trigger["Events"]["VisualizeFile"]["Properties"]["Pattern"]]
+    functions = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+    declared = [uploads["EventPattern"]] + [
+        event["Properties"]["Pattern"]
+        for function in functions.values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "EventBridgeRule"
+    ]
+    assert len(declared) == 3  # uploads, _visualize.json, ended executions
     assert sorted(map(json.dumps, created.values())) == sorted(
-        json.dumps(_with_bucket(p, stack.bucket)) for p in declared
+        json.dumps(stack.plan.resolve(p)) for p in declared
     )
     (uploads_rule,) = [
         name
@@ -94,6 +100,11 @@ def test_rules_have_the_template_patterns_and_targets(stack: EmbeddedStack) -> N
     ]
     (target,) = events.list_targets_by_rule(Rule=uploads_rule)["Targets"]
     assert target["Arn"] == _queue_arn(stack, stack.upload_queue)
+    # Every target hands what it cannot deliver to the undelivered-events queue.
+    undelivered = _queue_arn(stack, stack.plan.names["UndeliveredEventsQueue"])
+    for name in created:
+        for each in events.list_targets_by_rule(Rule=name)["Targets"]:
+            assert each["DeadLetterConfig"] == {"Arn": undelivered}, name
 
 
 def test_state_machine_is_the_asl_with_the_template_substitutions(stack: EmbeddedStack) -> None:

@@ -169,3 +169,38 @@ def test_render_names_the_model_from_the_shards_without_the_model_file(
     assert layout["model"] == embedded_with
     assert layout["model"]["name"] == "efficientnet_lite0" and layout["model"]["sha256"]
     assert layout["model"]["input_size"] == 224
+
+
+def test_publish_keeps_the_success_when_the_event_cannot_be_sent(
+    stack: EmbeddedStack, finished: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gridtsne.aws.steps
+
+    job = "steps-quiet-bus"
+    s3 = stack.client("s3")
+    for key in finished["rendered"]["outputs"].values():
+        copy = key.replace(finished["job_id"], job)
+        s3.copy_object(Bucket=stack.bucket, Key=copy, CopySource={"Bucket": stack.bucket, "Key": key})
+    JobTable(stack.table).create(job, "steps", JobParams())
+    stack.received_events()
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("EventBridge rejected 'Visualization Succeeded'")
+
+    monkeypatch.setattr(gridtsne.aws.steps, "publish_event", refused)
+    result = stack.shim.invoke("publish", {"job_id": job})
+    assert (result["status"], result["announced"]) == ("SUCCEEDED", False)
+    record = JobTable(stack.table).get(job)
+    assert record is not None and record.status == "SUCCEEDED" and record.count == 12
+    assert all(S3Store(stack.bucket).exists(key) for key in record.outputs.values())
+    assert stack.received_events() == []
+
+
+def test_a_late_failure_does_not_undo_a_success(stack: EmbeddedStack, finished: dict) -> None:
+    stack.received_events()
+    failure = {"job_id": finished["job_id"], "error": {"Error": "States.Runtime", "Cause": "late"}}
+    result = stack.shim.invoke("fail", failure)
+    assert (result["status"], result["recorded"], result["announced"]) == ("SUCCEEDED", False, False)
+    record = JobTable(stack.table).get(finished["job_id"])
+    assert record is not None and record.status == "SUCCEEDED" and record.error is None
+    assert stack.received_events() == []

@@ -103,3 +103,21 @@ def test_records_expire_after_the_time_to_live(resource: Any) -> None:
     expires = int(raw.get_item(Key={"id": "kept-30-days"})["Item"]["expires_at"])
     assert before + 30 * 86400 <= expires <= int(time.time()) + 30 * 86400
     assert "expires_at" not in raw.get_item(Key={"id": "kept"})["Item"]
+
+
+def test_fail_leaves_a_finished_job_as_it_is(table: JobTable) -> None:
+    table.create("done", "demo", JobParams())
+    table.succeed("done", OUTPUTS, count=3)
+    assert table.fail("done", "States.Aborted", "stopped after publishing") is False
+    done = table.get("done")
+    assert done is not None and (done.status, done.error, done.outputs) == ("SUCCEEDED", None, OUTPUTS)
+    table.create("bad", "demo", JobParams())
+    table.progress("bad", "reduce", 55)
+    assert table.fail("bad", "NoImagesError", "the first cause") is True
+    assert table.fail("bad", "States.Failed", "a later one") is False
+    failed = table.get("bad")
+    assert failed is not None and (failed.status, failed.error, failed.cause) == (
+        "FAILED",
+        "NoImagesError",
+        "the first cause",
+    )

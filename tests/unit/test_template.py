@@ -129,8 +129,11 @@ def test_bucket_is_private_encrypted_and_tls_only(template: dict[str, Any]) -> N
                                           "RestrictPublicBuckets"))  # fmt: skip
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
-    policy = next(iter(_of_type(template, "AWS::S3::BucketPolicy").values()))["Properties"]
-    assert policy["Bucket"] == {"Ref": "Bucket"}
+    (policy,) = (
+        p["Properties"]
+        for p in _of_type(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "Bucket"}
+    )
     deny = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
     assert any(
         s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -192,7 +195,7 @@ def test_uploads_flow_through_a_queue_with_a_dead_letter_queue(template: dict[st
     alarmed = {
         a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
         for a in _of_type(template, "AWS::CloudWatch::Alarm").values()
-        if "Dimensions" in a["Properties"]
+        if "Fn::GetAtt" in a["Properties"].get("Dimensions", [{"Value": ""}])[0]["Value"]
     }
     assert "EmbedDeadLetterQueue" in alarmed
 
@@ -220,3 +223,167 @@ def test_settings_environment_names_match_the_library(template: dict[str, Any]) 
         "EMBED_BATCH",
     ):
         assert name in variables and name in read and name in documented, name
+
+
+def _policy_actions(props: dict[str, Any], prefix: str) -> dict[str, set[str]]:
+    """A function's actions starting with ``prefix``, by the resource they apply to (as JSON text)."""
+    found: dict[str, set[str]] = {}
+    for statement in _statements(props.get("Policies", [])):
+        for action in np_list(statement["Action"]):
+            if action.startswith(prefix):
+                for resource in np_list(statement["Resource"]):
+                    found.setdefault(json.dumps(resource, sort_keys=True), set()).add(action)
+    return found
+
+
+def test_data_is_versioned_logged_and_retained(template: dict[str, Any]) -> None:
+    resources = template["Resources"]
+    for name in ("Bucket", "JobTable"):
+        assert resources[name]["DeletionPolicy"] == resources[name]["UpdateReplacePolicy"] == "Retain", name
+    bucket = resources["Bucket"]["Properties"]
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    rules = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+    noncurrent = rules["expire-noncurrent-versions"]
+    assert "Prefix" not in noncurrent  # deleted uploads, vectors and thumbnails alike
+    assert noncurrent["NoncurrentVersionExpiration"]["NoncurrentDays"] == {"Ref": "NoncurrentVersionDays"}
+    assert noncurrent["ExpiredObjectDeleteMarker"] is True
+    logging = bucket["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == {"Ref": "AccessLogBucket"}
+    logs = resources["AccessLogBucket"]["Properties"]
+    assert logs["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] is True
+    assert logs["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == {"Ref": "AccessLogRetentionDays"}
+    (policy,) = (
+        p["Properties"]["PolicyDocument"]
+        for p in _of_type(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": "AccessLogBucket"}
+    )
+    (grant,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"} and grant["Action"] == "s3:PutObject"
+    assert grant["Resource"] == {"Fn::Sub": "${AccessLogBucket.Arn}/" + logging["LogFilePrefix"] + "*"}
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": ["Bucket", "Arn"]}
+
+
+def test_api_stage_writes_access_logs(template: dict[str, Any]) -> None:
+    setting = template["Resources"]["Api"]["Properties"]["AccessLogSetting"]
+    (group,) = setting["DestinationArn"]["Fn::GetAtt"][:1]
+    assert template["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert template["Resources"][group]["Properties"]["RetentionInDays"] > 0
+    fields = json.loads(setting["Format"])
+    assert {"requestId", "caller", "status", "resourcePath"} <= set(fields)
+
+
+def test_undeliverable_events_go_to_a_dead_letter_queue(template: dict[str, Any]) -> None:
+    undelivered = {"Arn": {"Fn::GetAtt": ["UndeliveredEventsQueue", "Arn"]}}
+    targets = [
+        t for r in _of_type(template, "AWS::Events::Rule").values() for t in r["Properties"]["Targets"]
+    ]
+    asynchronous = {}
+    for name, props in _functions(template).items():
+        for event in props.get("Events", {}).values():
+            if event["Type"] == "EventBridgeRule":
+                targets.append(event["Properties"])
+                asynchronous[name] = props
+    assert len(targets) == 3 and set(asynchronous) == {"TriggerFunction", "ReconcileFunction"}
+    for target in targets:
+        assert target["DeadLetterConfig"] == undelivered
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+    for name, props in asynchronous.items():
+        # EventBridge invokes them asynchronously: Lambda's own retries, then the same queue.
+        assert props["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": undelivered["Arn"]}, name
+        assert props["EventInvokeConfig"]["MaximumRetryAttempts"] == 2, name
+    (policy,) = (
+        p["Properties"]["PolicyDocument"]
+        for p in _of_type(template, "AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": "UndeliveredEventsQueue"}]
+    )
+    (grant,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"].endswith(":rule/${AWS::StackName}-*")
+
+
+def test_ended_executions_reach_the_reconcile_function(template: dict[str, Any]) -> None:
+    from gridtsne.aws.reconcile import DETAIL_TYPE, ENDED
+
+    reconcile = _functions(template)["ReconcileFunction"]
+    (event,) = reconcile["Events"].values()
+    pattern = event["Properties"]["Pattern"]
+    assert pattern["source"] == ["aws.states"] and pattern["detail-type"] == [DETAIL_TYPE]
+    assert sorted(pattern["detail"]["status"]) == sorted(ENDED)
+    assert pattern["detail"]["stateMachineArn"] == [{"Ref": "VisualizeStateMachine"}]
+    # Nothing runs forever: the state machine stops an execution after TimeoutSeconds, which leaves the
+    # longest branch (the big-set job) room to finish.
+    machine = template["Resources"]["VisualizeStateMachine"]["Properties"]
+    asl = json.loads((ROOT / machine["DefinitionUri"]).read_text())
+    longest = asl["States"]["BigSet"]["Parameters"]["StoppingCondition"]["MaxRuntimeInSeconds"]
+    assert longest < asl["TimeoutSeconds"] <= 24 * 3600
+
+
+def test_alarms_cover_every_function_and_the_job_time_budget(template: dict[str, Any]) -> None:
+    alarms = [a["Properties"] for a in _of_type(template, "AWS::CloudWatch::Alarm").values()]
+    functions = set(_functions(template))
+    for metric in ("Errors", "Throttles"):
+        covered = {
+            q["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+            for alarm in alarms
+            for q in alarm.get("Metrics", [])
+            if "MetricStat" in q and q["MetricStat"]["Metric"]["MetricName"] == metric
+            and q["MetricStat"]["Metric"]["Namespace"] == "AWS/Lambda"
+        }  # fmt: skip
+        assert covered == functions, metric
+    (budget,) = [
+        a for a in alarms
+        if any(q.get("MetricStat", {}).get("Metric", {}).get("MetricName") == "ExecutionTime"
+               for q in a.get("Metrics", []))
+    ]  # fmt: skip
+    assert budget["Threshold"] == {"Ref": "JobTimeBudgetMinutes"}
+    (expression,) = [q["Expression"] for q in budget["Metrics"] if "Expression" in q]
+    assert expression.endswith("/ 60000")  # ExecutionTime is in milliseconds
+    # The events a job could not announce are counted by the handlers and alarmed on.
+    (missed,) = [a for a in alarms if a.get("MetricName") == "EventsNotPublished"]
+    assert (
+        missed["Namespace"]
+        == template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    )
+    for handler in ("publish", "fail"):
+        assert '"EventsNotPublished"' in (ROOT / "functions" / handler / "app.py").read_text()
+
+
+def _table_actions() -> set[str]:
+    """The DynamoDB actions gridtsne.aws.table.JobTable calls (``self.table.put_item`` -> PutItem)."""
+    source = (ROOT / "layers/gridtsne/gridtsne/aws/table.py").read_text()
+    calls = set(re.findall(r"self\.table\.(\w+)\(", source))
+    return {"dynamodb:" + "".join(part.title() for part in call.split("_")) for call in calls}
+
+
+def test_dynamodb_access_is_only_what_the_job_table_calls(template: dict[str, Any]) -> None:
+    used = _table_actions()
+    assert used == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    table = json.dumps({"Fn::GetAtt": ["JobTable", "Arn"]}, sort_keys=True)
+    index = json.dumps({"Fn::Sub": "${JobTable.Arn}/index/by-collection"}, sort_keys=True)
+    for name, props in _functions(template).items():
+        assert not any("DynamoDBCrudPolicy" in p for p in props.get("Policies", []) if isinstance(p, dict))
+        for actions in _policy_actions(props, "dynamodb:").values():
+            assert actions <= used, name
+    api = _policy_actions(_functions(template)["ApiFunction"], "dynamodb:")
+    assert api == {
+        table: {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
+        index: {"dynamodb:Query"},
+    }
+    trigger = _policy_actions(_functions(template)["TriggerFunction"], "dynamodb:")
+    assert trigger == {table: {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}}
+
+
+def test_big_set_job_permissions_cover_only_its_jobs_and_repository(template: dict[str, Any]) -> None:
+    from fnmatch import fnmatch
+
+    from gridtsne.aws.steps import processing_job_name
+
+    machine = template["Resources"]["VisualizeStateMachine"]["Properties"]
+    (sagemaker,) = [
+        s for s in _statements(machine["Policies"]) if "sagemaker:CreateProcessingJob" in np_list(s["Action"])
+    ]
+    pattern = sagemaker["Resource"]["Fn::Sub"].rsplit(":processing-job/", 1)[1]
+    assert pattern != "*" and fnmatch(processing_job_name("demo-0123"), pattern)
+    role = template["Resources"]["ProcessingRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    (pull,) = [s for s in statements if "ecr:BatchGetImage" in np_list(s["Action"])]
+    assert pull["Resource"]["Fn::Sub"].endswith(":repository/${ProcessingRepository}")

@@ -3,6 +3,7 @@
 :mod:`~gridtsne.aws.settings` (the deployment's environment), :mod:`~gridtsne.aws.events` (events in and
 out), :mod:`~gridtsne.aws.vectors` (a collection's vector shards), :mod:`~gridtsne.aws.job` (a job's
 parameters, id and record), :mod:`~gridtsne.aws.table` (the DynamoDB job table), :mod:`~gridtsne.aws.uploads`
-(embedding uploads as they arrive), :mod:`~gridtsne.aws.steps` (the state machine's steps) and
-:mod:`~gridtsne.aws.submit` (starting a job, once).
+(embedding uploads as they arrive), :mod:`~gridtsne.aws.steps` (the state machine's steps),
+:mod:`~gridtsne.aws.submit` (starting a job, once) and :mod:`~gridtsne.aws.reconcile` (a job whose execution
+ended without recording its outcome).
 """

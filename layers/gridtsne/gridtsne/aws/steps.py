@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -51,6 +52,8 @@ ORDER = "order.json"
 
 #: Turns a key into a URL the viewer can open (presigned for S3).
 UrlFor = Callable[[str], str]
+
+logger = logging.getLogger(__name__)
 
 
 class NoImagesError(Exception):
@@ -282,7 +285,11 @@ def render_job(
 def publish(
     store: Store, table: JobTable, job: str, *, expires: int = 3600, bus: str = "default", events: Any = None
 ) -> dict[str, Any]:
-    """Check the outputs exist, mark the job SUCCEEDED and announce it with presigned URLs."""
+    """Check the outputs exist, mark the job SUCCEEDED, then announce it with presigned URLs.
+
+    The record is final before the event is tried: an event that cannot be sent is logged and reported
+    as ``announced: False``, and the job stays SUCCEEDED with its outputs.
+    """
     prefix = job_prefix(job)
     outputs = {name: prefix + file for name, file in OUTPUT_NAMES.items()}
     absent = [key for key in outputs.values() if not store.exists(key)]
@@ -291,29 +298,46 @@ def publish(
     layout = _read_json(store, outputs["layout"])
     count = len(layout["images"])
     table.succeed(job, outputs, count=count)
-    urls = {name: store.url(key, expires) for name, key in outputs.items()}
-    record = table.get(job)
     detail = {
         "id": job,
-        "collection": record.collection if record else layout["params"].get("collection"),
+        "collection": layout["params"].get("collection"),
         "status": "SUCCEEDED",
         "count": count,
         "skipped": len(layout["skipped"]),
         "duplicates": len(layout["duplicates"]),
         "outputs": outputs,
-        "urls": urls,
+        "urls": {name: store.url(key, expires) for name, key in outputs.items()},
     }
-    publish_event("Visualization Succeeded", detail, bus=bus, client=events)
-    return {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs}
+    announced = _announce("Visualization Succeeded", job, detail, bus, events)
+    return {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}
 
 
 def record_failure(
     table: JobTable, job: str, error: str, cause: str, *, bus: str = "default", events: Any = None
 ) -> dict[str, Any]:
-    """Mark the job FAILED with the cause and announce it."""
+    """Mark the job FAILED with the cause and announce it, unless it has already finished.
+
+    A job already SUCCEEDED or FAILED keeps its status, its first cause and its one announcement; the
+    answer then gives the record as it is, with ``recorded: False``. An event that cannot be sent is
+    logged and reported as ``announced: False``; the record is FAILED regardless.
+
+    Raises
+    ------
+    KeyError
+        The job has no record.
+    """
     cause = _cause_text(cause)
-    table.fail(job, error, cause)
+    marked = table.fail(job, error, cause)
     record = table.get(job)
+    if not marked and record is not None:
+        return {
+            "id": job,
+            "status": record.status,
+            "error": record.error,
+            "cause": record.cause,
+            "recorded": False,
+            "announced": False,
+        }
     detail = {
         "id": job,
         "collection": record.collection if record else None,
@@ -322,8 +346,25 @@ def record_failure(
         "cause": cause,
         "stage": record.progress.stage if record else None,
     }
-    publish_event("Visualization Failed", detail, bus=bus, client=events)
-    return {"id": job, "status": "FAILED", "error": error, "cause": cause}
+    announced = _announce("Visualization Failed", job, detail, bus, events)
+    return {
+        "id": job,
+        "status": "FAILED",
+        "error": error,
+        "cause": cause,
+        "recorded": True,
+        "announced": announced,
+    }
+
+
+def _announce(detail_type: str, job: str, detail: dict[str, Any], bus: str, events: Any) -> bool:
+    """Put the job's event on the bus; a failure is logged and answered False, never raised."""
+    try:
+        publish_event(detail_type, detail, bus=bus, client=events)
+    except Exception:
+        logger.exception("could not announce %r for job %s", detail_type, job)
+        return False
+    return True
 
 
 def _cause_text(cause: str) -> str:

@@ -103,9 +103,29 @@ class JobTable:
             values["count"] = count
         self._update(job, values)
 
-    def fail(self, job: str, error: str, cause: str) -> None:
-        """Mark the job FAILED with the error name and its cause (the stage it failed in is kept)."""
-        self._update(job, {"status": "FAILED", "error": error, "cause": cause[:4000]})
+    def fail(self, job: str, error: str, cause: str) -> bool:
+        """Mark the job FAILED with the error name and its cause (the stage it failed in is kept).
+
+        A finished job (SUCCEEDED or FAILED) is left alone: a late failure never undoes a success nor
+        replaces the first cause.
+
+        Returns
+        -------
+        bool
+            True if this call marked the job FAILED, False if it had already finished.
+
+        Raises
+        ------
+        KeyError
+            The job has no record.
+        """
+        try:
+            self._update(job, {"status": "FAILED", "error": error, "cause": cause[:4000]}, unfinished=True)
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            if self.get(job) is None:
+                raise KeyError(f"no job record {job!r}") from None
+            return False
+        return True
 
     def get(self, job: str) -> JobRecord | None:
         """The record, or None."""
@@ -124,18 +144,28 @@ class JobTable:
         )
         return [self._record(item) for item in response.get("Items", [])]
 
-    def _update(self, job: str, values: dict[str, Any]) -> None:
+    def _update(self, job: str, values: dict[str, Any], *, unfinished: bool = False) -> None:
+        """Set ``values`` on an existing record (KeyError if none); with ``unfinished``, only on a record
+        that is neither SUCCEEDED nor FAILED (DynamoDB's ConditionalCheckFailedException otherwise)."""
         values = {**values, "updated": _now()}
         names = {f"#k{i}": k for i, k in enumerate(values)}
+        attributes = {f":v{i}": v for i, v in enumerate(values.values())}
+        condition = "attribute_exists(id)"
+        if unfinished:
+            condition += " AND NOT #status IN (:done, :failed)"
+            names["#status"] = "status"
+            attributes.update({":done": "SUCCEEDED", ":failed": "FAILED"})
         try:
             self.table.update_item(
                 Key={"id": job},
                 UpdateExpression="SET " + ", ".join(f"#k{i} = :v{i}" for i in range(len(values))),
-                ConditionExpression="attribute_exists(id)",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":v{i}": v for i, v in enumerate(values.values())},
+                ExpressionAttributeValues=attributes,
             )
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            if unfinished:
+                raise
             raise KeyError(f"no job record {job!r}") from None
 
     @staticmethod
