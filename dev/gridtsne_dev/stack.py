@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridtsne_dev.events import api_event, object_created_event, sqs_event
+from gridtsne_dev.events import CALLER, api_event, bus_event, object_created_event, sqs_event
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
 from gridtsne_dev.resources import BIGSET, Plan, plan
@@ -252,11 +252,42 @@ class EmbeddedStack:
             failed += len(failures)
 
     def api(
-        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        caller: str | None = CALLER,
     ) -> ApiResponse:
-        """Call the API function with the event API Gateway (REST, proxy) would send."""
-        response = self.shim.invoke("api", api_event(method, path, body, query))
+        """Call the API function with the event API Gateway (REST, proxy) would send, signed by ``caller``."""
+        response = self.shim.invoke("api", api_event(method, path, body, query, caller))
         return ApiResponse(int(response["statusCode"]), json.loads(response.get("body") or "null"))
+
+    def put_event(self, detail_type: str, detail: Any, source: str = "gridtsne") -> list[dict[str, Any]]:
+        """Put an event on the bus, as a client would, and hand it to the functions whose template rules
+        match it (the emulator's bus has no function targets); return what they answered."""
+        from moto.events.models import EventPattern
+
+        event = bus_event(source, detail_type, detail)
+        self.client("events").put_events(
+            Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}]
+        )
+        functions = self.plan.functions()
+        answers = []
+        for rule in self.plan.rules().values():
+            if EventPattern.load(json.dumps(rule["EventPattern"])).matches_event(event):  # type: ignore[arg-type]
+                for target in rule["Targets"]:
+                    if target["Id"] in functions:
+                        answers.append(self.shim.invoke(functions[target["Id"]], event))
+        return answers
+
+    def start_by_hand(self, payload: Any, name: str | None = None) -> str:
+        """Start the state machine as a person in the console does (any input, any name); return the name."""
+        name = name or f"console-{uuid.uuid4().hex[:12]}"
+        self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+        )
+        return name
 
     def wait(
         self,

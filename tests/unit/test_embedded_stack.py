@@ -83,7 +83,10 @@ def test_rules_have_the_template_patterns_and_targets(stack: EmbeddedStack) -> N
     }
     uploads = resources_of_type(TEMPLATE, "AWS::Events::Rule")["UploadsRule"]["Properties"]
     trigger = resources_of_type(TEMPLATE, "AWS::Serverless::Function")["TriggerFunction"]["Properties"]
-    declared = [uploads["EventPattern"], trigger["Events"]["VisualizeFile"]["Properties"]["Pattern"]]
+    declared = [
+        uploads["EventPattern"],
+        *(trigger["Events"][name]["Properties"]["Pattern"] for name in ("VisualizeFile", "Requested")),
+    ]
     assert sorted(map(json.dumps, created.values())) == sorted(
         json.dumps(_with_bucket(p, stack.bucket)) for p in declared
     )

@@ -19,7 +19,7 @@ from PIL import Image
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, auto_input_size, embed_sources
 from gridtsne.core.images import Limits, probe_size
-from gridtsne.core.inputs import NOT_AN_IMAGE, Kind, kind_of
+from gridtsne.core.inputs import Kind, kind_of, skip_reason
 from gridtsne.core.model import load_spec
 from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.output.layout import Layout
@@ -142,7 +142,7 @@ def list_inputs(store: Store, prefix: str = "") -> Inputs:
         if kind is Kind.IMAGE:
             images.append(info)
         elif kind is Kind.SKIPPED:
-            skipped.append({"key": info.key, "reason": NOT_AN_IMAGE})
+            skipped.append({"key": info.key, "reason": skip_reason(info.key[len(prefix) :])})
     return Inputs(images, skipped)
 
 

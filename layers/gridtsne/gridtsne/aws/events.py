@@ -1,9 +1,12 @@
 """Events in and out: S3 "Object Created" events, the state machine's step inputs, and the job's events.
 
 In: :func:`object_created` reads an EventBridge "Object Created" event from S3 with Powertools' parser
-model; :class:`JobInput` (an execution's input), :class:`JobState`, :class:`EmbedItem` and
-:class:`FailedState` are what the state machine passes to its Lambda steps. Out: :func:`publish_event`
-puts a ``gridtsne`` event ("Visualization Succeeded" or "Visualization Failed") on the EventBridge bus.
+model, :func:`requested` a "Visualization Requested" event (a request put on the bus by a client);
+:class:`JobInput` (an execution's input), :class:`JobState`, :class:`EmbedItem` and :class:`FailedState`
+are what the state machine passes to its Lambda steps. Out: :func:`publish_event` puts a ``gridtsne`` event
+("Visualization Succeeded" or "Visualization Failed") on the EventBridge bus.
+The application never emits "Visualization Requested", so its rule on that type cannot loop. The events'
+JSON Schemas are in ``events/schemas/``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import (
+    EventBridgeModel,
+    S3EventNotificationEventBridgeModel,
+)
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gridtsne.aws.job import COLLECTION_PATTERN, JobParams
@@ -20,16 +26,20 @@ from gridtsne.store import ObjectInfo
 
 __all__ = [
     "EVENT_SOURCE",
+    "REQUESTED",
     "EmbedItem",
     "FailedState",
     "JobInput",
     "JobState",
     "object_created",
     "publish_event",
+    "requested",
 ]
 
 #: The ``source`` of the events a job puts on the bus.
 EVENT_SOURCE = "gridtsne"
+#: The ``detail-type`` of a request to lay out a collection (put on the bus by a client, never by a job).
+REQUESTED = "Visualization Requested"
 
 
 def object_created(event: Any) -> tuple[str, ObjectInfo]:
@@ -46,6 +56,23 @@ def object_created(event: Any) -> tuple[str, ObjectInfo]:
     obj = parsed.detail.object
     info = ObjectInfo(unquote_plus(obj.key), int(obj.size or 0), obj.etag)
     return parsed.detail.bucket.name, info
+
+
+def requested(event: Any) -> EventBridgeModel | None:
+    """The "Visualization Requested" event ``event`` is, or None when it is another event.
+
+    Raises
+    ------
+    ValueError
+        A ``gridtsne`` "Visualization Requested" event without the envelope EventBridge gives every event.
+    """
+    if (
+        not isinstance(event, dict)
+        or event.get("source") != EVENT_SOURCE
+        or event.get("detail-type") != REQUESTED
+    ):
+        return None
+    return EventBridgeModel.model_validate(event)
 
 
 class JobState(BaseModel):

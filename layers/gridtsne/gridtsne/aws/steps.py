@@ -27,6 +27,7 @@ from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
+from gridtsne.aws.view import job_view
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
@@ -281,7 +282,14 @@ def render_job(
 def publish(
     store: Store, table: JobTable, job: str, *, expires: int = 3600, bus: str = "default", events: Any = None
 ) -> dict[str, Any]:
-    """Check the outputs exist, mark the job SUCCEEDED and announce it with presigned URLs."""
+    """Check the outputs exist, mark the job SUCCEEDED and announce it with presigned URLs.
+
+    Returns
+    -------
+    dict
+        ``{"id", "status", "count", "outputs", "output"}``; ``output`` is the job as the API's GET shows it
+        (presigned URLs under ``data``), so the execution's output shows what an API client gets.
+    """
     prefix = job_prefix(job)
     outputs = {name: prefix + file for name, file in OUTPUT_NAMES.items()}
     absent = [key for key in outputs.values() if not store.exists(key)]
@@ -303,7 +311,10 @@ def publish(
         "urls": urls,
     }
     publish_event("Visualization Succeeded", detail, bus=bus, client=events)
-    return {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs}
+    result = {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs}
+    if record is not None:
+        result["output"] = job_view(record, store, expires)
+    return result
 
 
 def record_failure(
