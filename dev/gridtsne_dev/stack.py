@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gridtsne.aws.events import REQUESTED
+
+from gridtsne_dev.contract import check_event
 from gridtsne_dev.events import CALLER, api_event, bus_event, object_created_event, sqs_event
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
@@ -264,13 +267,17 @@ class EmbeddedStack:
         return ApiResponse(int(response["statusCode"]), json.loads(response.get("body") or "null"))
 
     def put_event(self, detail_type: str, detail: Any, source: str = "gridtsne") -> list[dict[str, Any]]:
-        """Put an event on the bus, as a client would, and hand it to the functions whose template rules
-        match it (the emulator's bus has no function targets); return what they answered."""
+        """Put an event on the bus, as a client would: hand it to the functions whose template rules match
+        it and to the listener (:meth:`received_events`); return what the functions answered.
+
+        The emulator's bus cannot deliver to functions (it raises on a rule with one as its target), so
+        this plays the bus: the template's patterns, matched by the emulator's own matcher.
+        """
         from moto.events.models import EventPattern
 
         event = bus_event(source, detail_type, detail)
-        self.client("events").put_events(
-            Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}]
+        self.client("sqs").send_message(
+            QueueUrl=self.queue_url(self.events_queue), MessageBody=json.dumps(event)
         )
         functions = self.plan.functions()
         answers = []
@@ -340,7 +347,9 @@ class EmbeddedStack:
         return result
 
     def received_events(self, wait: float = 0) -> list[dict[str, Any]]:
-        """Drain the application's events received so far (Visualization Succeeded / Failed)."""
+        """Drain the ``gridtsne`` events received so far: those the application emits (Visualization
+        Succeeded / Failed), each checked against its schema (:func:`~gridtsne_dev.contract.check_event`),
+        and the requests clients put (Visualization Requested, not checked: clients may send anything)."""
         sqs, url = self.client("sqs"), self.queue_url(self.events_queue)
         found: list[dict[str, Any]] = []
         while True:
@@ -349,7 +358,10 @@ class EmbeddedStack:
             if not messages:
                 return found
             for message in messages:
-                found.append(json.loads(message["Body"]))
+                received = json.loads(message["Body"])
+                if received.get("detail-type") != REQUESTED:
+                    check_event(received)
+                found.append(received)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def download(self, job: str, out: Path) -> list[Path]:

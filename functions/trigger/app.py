@@ -18,9 +18,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws.events import object_created, requested
+from gridtsne.aws.events import RequestedEvent, object_created, requested
 from gridtsne.aws.job import JobParams, account_principal
 from gridtsne.aws.settings import Settings
 from gridtsne.aws.submit import (
@@ -75,7 +74,7 @@ def _from_file(services: Services, event: dict[str, Any]) -> Asked | None:
     )
 
 
-def _from_request(event: EventBridgeModel) -> Asked:
+def _from_request(event: RequestedEvent) -> Asked:
     """The request a "Visualization Requested" event makes."""
     detail = event.detail
     collection = str(detail.get("collection", ""))[:200] if isinstance(detail, dict) else ""
@@ -92,8 +91,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Output ``{"id", "status", "started"}`` (and ``"error"`` when refused); ``{"ignored": reason}`` for
     an event that asks nothing."""
     services = Services.from_settings(Settings.from_env())
-    principal = account_principal(str(event.get("account", "")))
     request = requested(event)
+    principal = account_principal(str(event.get("account", "")))
     asked = _from_request(request) if request is not None else _from_file(services, event)
     if asked is None:
         return {"ignored": f"not a {CONTROL_FILE} upload"}

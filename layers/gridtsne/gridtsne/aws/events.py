@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.parser.models import (
-    EventBridgeModel,
     S3EventNotificationEventBridgeModel,
 )
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -31,6 +30,7 @@ __all__ = [
     "FailedState",
     "JobInput",
     "JobState",
+    "RequestedEvent",
     "object_created",
     "publish_event",
     "requested",
@@ -58,7 +58,17 @@ def object_created(event: Any) -> tuple[str, ObjectInfo]:
     return parsed.detail.bucket.name, info
 
 
-def requested(event: Any) -> EventBridgeModel | None:
+class RequestedEvent(BaseModel):
+    """A "Visualization Requested" event: who put it and what it asks (validated by the submit path)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(description="EventBridge's id of the event (the same when redelivered).")
+    account: str = Field(description="The account whose bus carried it; the job's owner.")
+    detail: Any = Field(description="The request: the body of POST /v2/visualizations.")
+
+
+def requested(event: Any) -> RequestedEvent | None:
     """The "Visualization Requested" event ``event`` is, or None when it is another event.
 
     Raises
@@ -66,13 +76,11 @@ def requested(event: Any) -> EventBridgeModel | None:
     ValueError
         A ``gridtsne`` "Visualization Requested" event without the envelope EventBridge gives every event.
     """
-    if (
-        not isinstance(event, dict)
-        or event.get("source") != EVENT_SOURCE
-        or event.get("detail-type") != REQUESTED
-    ):
+    if not isinstance(event, dict):
         return None
-    return EventBridgeModel.model_validate(event)
+    if event.get("source") != EVENT_SOURCE or event.get("detail-type") != REQUESTED:
+        return None
+    return RequestedEvent.model_validate(event)
 
 
 class JobState(BaseModel):
