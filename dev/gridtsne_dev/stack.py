@@ -306,7 +306,8 @@ class EmbeddedStack:
         """Poll ``GET /v2/visualizations/{id}`` until the job succeeds or fails, or ``timeout`` seconds pass.
 
         The job's record is final a moment before its execution is (the last task writes it); when the
-        stack runs executions, this also waits for the execution to end.
+        stack runs executions, this also waits for the execution to end. An unknown job is waited for
+        too (an execution started by hand has no record until its first step).
 
         Parameters
         ----------
@@ -327,7 +328,12 @@ class EmbeddedStack:
         deadline = time.monotonic() + timeout
         last = None
         while True:
-            output: dict[str, Any] = self.api("GET", f"/v2/visualizations/{job}").body["output"]
+            answer = self.api("GET", f"/v2/visualizations/{job}")
+            if answer.status == 404 and time.monotonic() < deadline:
+                # An execution started by hand is a job once its first step has registered it.
+                time.sleep(interval)
+                continue
+            output: dict[str, Any] = answer.body["output"]
             now = (output["status"], output["progress"]["stage"], output["progress"]["percent"])
             if now != last and on_change is not None:
                 on_change(output)
