@@ -108,8 +108,8 @@ def test_state_machine_is_the_asl_with_the_template_substitutions(stack: Embedde
     default_instance = TEMPLATE["Parameters"]["ProcessingInstanceType"]["Default"]
     assert f'"InstanceType": "{default_instance}"' in text
     assert f"s3://{stack.bucket}/vectors/" in text
-    prepare = definition["States"][definition["StartAt"]]
-    assert prepare["Resource"].endswith(":function:gridtsne-prepare")
+    assert definition["States"]["Prepare"]["Resource"].endswith(":function:gridtsne-prepare")
+    assert definition["States"]["Register"]["Resource"].endswith(":function:gridtsne-register")
     assert '"Mode": "INLINE"' in text and '"Mode": "DISTRIBUTED"' not in text
 
 
