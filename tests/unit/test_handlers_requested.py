@@ -16,7 +16,7 @@ from gridtsne_dev.stack import EmbeddedStack
 from moto.events.models import EventPattern
 from pydantic import ValidationError
 
-from tests.unit.serverless import png, put
+from tests.unit.serverless import event, png, put
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 
@@ -101,6 +101,8 @@ def test_every_schema_is_a_valid_schema_and_emitted_types_have_one() -> None:
     ]
     for detail_type in (*EMITTED, REQUESTED):
         jsonschema.Draft202012Validator.check_schema(schema(detail_type))
+    sample = event("visualization_requested.json")  # sam local invoke TriggerFunction -e ...
+    jsonschema.validate(sample, schema(REQUESTED), cls=jsonschema.Draft202012Validator)
 
 
 @pytest.mark.parametrize(
