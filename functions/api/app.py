@@ -58,8 +58,11 @@ def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def create_visualization(body: JobRequest) -> Response[dict[str, Any]]:
     """Start (or find) the job for this request."""
+    caller = _caller()
+    if not caller:
+        return _message(403, "the request names no IAM caller")
     try:
-        done = submit(Services.from_settings(Settings.from_env()), body, _caller())
+        done = submit(Services.from_settings(Settings.from_env()), body, caller)
     except InvalidRequestError as exc:
         return _message(400, str(exc))
     if done.started:

@@ -173,6 +173,9 @@ def test_a_job_is_its_callers_alone(stack: EmbeddedStack) -> None:
             stack, api_event("GET", "/v2/visualizations", query={"collection": "mine"}, caller=caller)
         )
         assert (status, body["output"]) == (200, []), caller
+    # An unsigned request owns nothing.
+    status, body = call(stack, api_event("POST", "/v2/visualizations", {"collection": "mine"}, caller=None))
+    assert status == 403 and "caller" in body["message"]
     # The same request by another caller is another job, theirs.
     status, theirs = call(
         stack, api_event("POST", "/v2/visualizations", {"collection": "mine"}, caller=OTHER)

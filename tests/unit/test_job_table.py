@@ -103,3 +103,13 @@ def test_records_expire_after_the_time_to_live(resource: Any) -> None:
     expires = int(raw.get_item(Key={"id": "kept-30-days"})["Item"]["expires_at"])
     assert before + 30 * 86400 <= expires <= int(time.time()) + 30 * 86400
     assert "expires_at" not in raw.get_item(Key={"id": "kept"})["Item"]
+
+
+def test_an_idempotency_key_binds_one_job_and_is_no_job_itself(table: JobTable) -> None:
+    assert table.claim("k1", "first-job") == "first-job"
+    assert table.claim("k1", "second-job") == "first-job"  # the second request finds the first job
+    assert table.claim("k2", "second-job") == "second-job"
+    table.create("first-job", "c", JobParams(), "arn:aws:iam::123456789012:user/a")
+    assert table.get("request#k1") is None
+    assert [r.id for r in table.list("c")] == ["first-job"]  # the index lists jobs only
+    assert table.get("first-job").principal == "arn:aws:iam::123456789012:user/a"  # type: ignore[union-attr]
