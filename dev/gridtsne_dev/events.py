@@ -1,5 +1,5 @@
-"""The events AWS would send the functions: S3 "Object Created" and Step Functions "Execution Status Change"
-(EventBridge), SQS batches, API Gateway."""
+"""The events AWS would send the functions: S3 "Object Created", Step Functions "Execution Status Change"
+and other EventBridge events, SQS batches, API Gateway (signed by :data:`CALLER` unless told otherwise)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,25 @@ from urllib.parse import quote_plus
 
 from gridtsne_dev.intrinsics import ACCOUNT, REGION
 
-__all__ = ["api_event", "execution_status_event", "object_created_event", "sqs_event"]
+__all__ = ["CALLER", "api_event", "bus_event", "execution_status_event", "object_created_event", "sqs_event"]
+
+#: The IAM principal that signs API requests by default.
+CALLER = f"arn:aws:iam::{ACCOUNT}:user/tester"
+
+
+def bus_event(source: str, detail_type: str, detail: Any, account: str = ACCOUNT) -> dict[str, Any]:
+    """An EventBridge event as a rule's target receives it."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": detail_type,
+        "source": source,
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": REGION,
+        "resources": [],
+        "detail": detail,
+    }
 
 
 def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
@@ -60,9 +78,14 @@ def sqs_event(messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
 
 
 def api_event(
-    method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+    method: str,
+    path: str,
+    body: Any = None,
+    query: dict[str, str] | None = None,
+    caller: str | None = CALLER,
 ) -> dict[str, Any]:
-    """The event API Gateway (REST, proxy integration) sends for ``/v2/visualizations[/{id}]``."""
+    """The event API Gateway (REST, proxy integration, IAM auth) sends for ``/v2/visualizations[/{id}]``,
+    signed by ``caller`` (an IAM ARN; None: unsigned)."""
     resource = "/v2/visualizations/{id}" if path.rstrip("/").count("/") >= 3 else "/v2/visualizations"
     text = body if isinstance(body, str) or body is None else json.dumps(body)
     return {
@@ -82,7 +105,8 @@ def api_event(
             "stage": "Prod",
             "requestId": str(uuid.uuid4()),
             "accountId": ACCOUNT,
-            "identity": {"sourceIp": "127.0.0.1"},
+            "identity": {"sourceIp": "127.0.0.1"}
+            | ({"userArn": caller, "caller": caller.rsplit("/", 1)[-1]} if caller else {}),
         },
         "body": text,
         "isBase64Encoded": False,

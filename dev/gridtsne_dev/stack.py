@@ -22,7 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridtsne_dev.events import api_event, execution_status_event, object_created_event, sqs_event
+from gridtsne.aws.events import REQUESTED
+
+from gridtsne_dev.contract import check_event
+from gridtsne_dev.events import (
+    CALLER,
+    api_event,
+    bus_event,
+    execution_status_event,
+    object_created_event,
+    sqs_event,
+)
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
 from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
 from gridtsne_dev.resources import BIGSET, Plan, plan
@@ -256,11 +266,46 @@ class EmbeddedStack:
             failed += len(failures)
 
     def api(
-        self, method: str, path: str, body: Any = None, query: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        query: dict[str, str] | None = None,
+        caller: str | None = CALLER,
     ) -> ApiResponse:
-        """Call the API function with the event API Gateway (REST, proxy) would send."""
-        response = self.shim.invoke("api", api_event(method, path, body, query))
+        """Call the API function with the event API Gateway (REST, proxy) would send, signed by ``caller``."""
+        response = self.shim.invoke("api", api_event(method, path, body, query, caller))
         return ApiResponse(int(response["statusCode"]), json.loads(response.get("body") or "null"))
+
+    def put_event(self, detail_type: str, detail: Any, source: str = "gridtsne") -> list[dict[str, Any]]:
+        """Put an event on the bus, as a client would: hand it to the functions whose template rules match
+        it and to the listener (:meth:`received_events`); return what the functions answered.
+
+        The emulator's bus cannot deliver to functions (it raises on a rule with one as its target), so
+        this plays the bus: the template's patterns, matched by the emulator's own matcher.
+        """
+        from moto.events.models import EventPattern
+
+        event = bus_event(source, detail_type, detail)
+        self.client("sqs").send_message(
+            QueueUrl=self.queue_url(self.events_queue), MessageBody=json.dumps(event)
+        )
+        functions = self.plan.functions()
+        answers = []
+        for rule in self.plan.rules().values():
+            if EventPattern.load(json.dumps(rule["EventPattern"])).matches_event(event):  # type: ignore[arg-type]
+                for target in rule["Targets"]:
+                    if target["Id"] in functions:
+                        answers.append(self.shim.invoke(functions[target["Id"]], event))
+        return answers
+
+    def start_by_hand(self, payload: Any, name: str | None = None) -> str:
+        """Start the state machine as a person in the console does (any input, any name); return the name."""
+        name = name or f"console-{uuid.uuid4().hex[:12]}"
+        self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(payload)
+        )
+        return name
 
     def wait(
         self,
@@ -273,7 +318,8 @@ class EmbeddedStack:
 
         The job's record is final a moment before its execution is (the last task writes it); when the
         stack runs executions, this also waits for the execution to end, and plays the status-change event
-        AWS sends then (:meth:`execution_ended`), once.
+        AWS sends then (:meth:`execution_ended`), once. An unknown job is waited for too (an execution
+        started by hand has no record until its first step).
 
         Parameters
         ----------
@@ -295,10 +341,16 @@ class EmbeddedStack:
         last = None
         ended = not self.execute
         while True:
+            answer = self.api("GET", f"/v2/visualizations/{job}")
+            if answer.status == 404 and time.monotonic() < deadline:
+                # An execution started by hand is a job once its first step has registered it.
+                time.sleep(interval)
+                continue
             if not ended and self.execution(job)["status"] != "RUNNING":
                 self.execution_ended(job)
                 ended = True
-            output: dict[str, Any] = self.api("GET", f"/v2/visualizations/{job}").body["output"]
+                answer = self.api("GET", f"/v2/visualizations/{job}")
+            output: dict[str, Any] = answer.body["output"]
             now = (output["status"], output["progress"]["stage"], output["progress"]["percent"])
             if now != last and on_change is not None:
                 on_change(output)
@@ -340,7 +392,9 @@ class EmbeddedStack:
         return result
 
     def received_events(self, wait: float = 0) -> list[dict[str, Any]]:
-        """Drain the application's events received so far (Visualization Succeeded / Failed)."""
+        """Drain the ``gridtsne`` events received so far: those the application emits (Visualization
+        Succeeded / Failed), each checked against its schema (:func:`~gridtsne_dev.contract.check_event`),
+        and the requests clients put (Visualization Requested, not checked: clients may send anything)."""
         sqs, url = self.client("sqs"), self.queue_url(self.events_queue)
         found: list[dict[str, Any]] = []
         while True:
@@ -349,7 +403,10 @@ class EmbeddedStack:
             if not messages:
                 return found
             for message in messages:
-                found.append(json.loads(message["Body"]))
+                received = json.loads(message["Body"])
+                if received.get("detail-type") != REQUESTED:
+                    check_event(received)
+                found.append(received)
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
     def download(self, job: str, out: Path) -> list[Path]:

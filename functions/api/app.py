@@ -1,19 +1,22 @@
 """The REST API: ask for a visualization, follow it, list a collection's visualizations.
 
 - ``POST /v2/visualizations`` ``{"collection": "...", "params": {...}, "client_token": "..."}``
-  -> 202 ``{"output": {"id", "status": "pending"}}``. The id hashes collection, parameters and token: the
-  same request twice names the same job and runs it once.
+  -> 202 ``{"output": {"id", "status": "pending"}}``. The same request (same caller, collection content,
+  parameters and token) finds the same job and runs it once; after new uploads it is a new job.
 - ``GET /v2/visualizations/{id}`` -> ``{"output": {"id", "status", "progress": {"stage", "percent"},
   "data": {"image": {"url"}, "layout": {"url"}, "viewer": {"url"}, "scatter": {"url"}}}}`` once succeeded
-  (presigned URLs, ``URL_EXPIRES`` seconds), ``"error": {"error", "cause"}`` once failed; 404 if unknown.
-- ``GET /v2/visualizations?collection=<name>`` -> ``{"output": [{"id", "status", "progress", ...}]}``.
+  (presigned URLs, ``URL_EXPIRES`` seconds), ``"error": {"error", "cause"}`` once failed; 404 if unknown
+  or not the caller's.
+- ``GET /v2/visualizations?collection=<name>`` -> ``{"output": [{"id", "status", "progress", ...}]}``, the
+  caller's jobs.
 
-Invalid requests answer 400 with a message.
+Callers sign with IAM; a job belongs to the caller that asked for it (``requestContext.identity.userArn``).
+Every malformed request answers 400 with a message, types checked strictly.
 """
 
+import json
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -21,73 +24,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, Progress
+from gridtsne.aws.job import COLLECTION_PATTERN, may_read
 from gridtsne.aws.settings import Settings
-from gridtsne.aws.submit import submit
-from gridtsne.aws.vectors import upload_prefix
-from pydantic import BaseModel, ConfigDict, Field
+from gridtsne.aws.submit import InvalidRequestError, JobRequest, Services, problems, submit
+from gridtsne.aws.view import job_view
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 
-
-class CreateVisualization(BaseModel):
-    """The body of ``POST /v2/visualizations``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    collection: str = Field(pattern=COLLECTION_PATTERN, description="The folder under uploads/ to lay out.")
-    params: JobParams = Field(
-        default_factory=lambda: JobParams.model_validate({}), description="Layout parameters."
-    )
-    client_token: str = Field(
-        "", max_length=64, description="Makes an otherwise identical request a new job (e.g. to re-run)."
-    )
-
-
-class Link(BaseModel):
-    """A presigned URL."""
-
-    url: str
-
-
-class Failure(BaseModel):
-    """Why a job failed."""
-
-    error: str
-    cause: str
-
-
-class Visualization(BaseModel):
-    """A job as the API shows it."""
-
-    id: str
-    status: str = Field(description="pending, running, succeeded or failed.")
-    collection: str
-    progress: Progress
-    created: str
-    updated: str
-    count: int | None = Field(None, description="Images placed on the grid.")
-    data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
-    error: Failure | None = None
-
-
-def _view(record: JobRecord, urls: dict[str, str] | None = None) -> Visualization:
-    return Visualization(
-        id=record.id,
-        status=record.status.lower(),
-        collection=record.collection,
-        progress=record.progress,
-        created=record.created,
-        updated=record.updated,
-        count=record.count,
-        data={name: Link(url=url) for name, url in urls.items()} if urls else None,
-        error=(
-            Failure(error=record.error or "", cause=record.cause or "") if record.status == "FAILED" else None
-        ),
-    )
+#: The largest request body read (bytes).
+MAX_BODY = 16 * 1024
 
 
 def _message(status: int, message: str) -> Response[dict[str, Any]]:
@@ -95,36 +43,32 @@ def _message(status: int, message: str) -> Response[dict[str, Any]]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
+def _caller() -> str:
+    identity = app.current_event.request_context.identity
+    return str(identity.user_arn or identity.caller or "")
+
+
 @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
 def invalid_request(exc: RequestValidationError) -> Response[dict[str, Any]]:
     """400 with what was wrong, instead of the default 422."""
-    problems = [
-        f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body')}: {err.get('msg', 'invalid')}"
-        for err in exc.errors()
-    ]
-    return _message(400, "invalid request: " + "; ".join(problems))
+    return _message(400, "invalid request: " + problems(exc.errors()))
 
 
 @app.post("/v2/visualizations")
 @tracer.capture_method
-def create_visualization(body: CreateVisualization) -> Response[dict[str, Any]]:
+def create_visualization(body: JobRequest) -> Response[dict[str, Any]]:
     """Start (or find) the job for this request."""
-    settings = Settings.from_env()
-    store = settings.store()
-    if next(iter(store.list(upload_prefix(body.collection))), None) is None:
-        return _message(400, f"collection {body.collection!r} has no uploads")
-    record, started = submit(
-        settings.table(),
-        boto3.client("stepfunctions"),
-        settings.state_machine_arn,
-        body.collection,
-        body.params,
-        body.client_token,
-    )
-    if started:
+    caller = _caller()
+    if not caller:
+        return _message(403, "the request names no IAM caller")
+    try:
+        done = submit(Services.from_settings(Settings.from_env()), body, caller)
+    except InvalidRequestError as exc:
+        return _message(400, str(exc))
+    if done.started:
         metrics.add_metric("VisualizationsStarted", MetricUnit.Count, 1)
-    logger.info("visualization requested", job_id=record.id, started=started)
-    output = {"id": record.id, "status": record.status.lower()}
+    logger.info("visualization requested", job_id=done.record.id, started=done.started)
+    output = {"id": done.record.id, "status": done.record.status.lower()}
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body={"output": output})
 
 
@@ -134,13 +78,9 @@ def get_visualization(job_id: str) -> Response[dict[str, Any]]:
     """The job's status, progress and, once done, presigned URLs of its outputs."""
     settings = Settings.from_env()
     record = settings.table().get(job_id)
-    if record is None:
+    if record is None or not may_read(record.principal, _caller()):
         return _message(404, f"no visualization {job_id!r}")
-    urls = None
-    if record.status == "SUCCEEDED":
-        store = settings.store()
-        urls = {name: store.url(key, settings.url_expires) for name, key in record.outputs.items()}
-    body = {"output": _view(record, urls).model_dump(mode="json", exclude_none=True)}
+    body = {"output": job_view(record, settings.store(), settings.url_expires)}
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -149,9 +89,34 @@ def get_visualization(job_id: str) -> Response[dict[str, Any]]:
 def list_visualizations(
     collection: Annotated[str, Query(pattern=COLLECTION_PATTERN, description="Collection name.")],
 ) -> dict[str, Any]:
-    """The collection's jobs, newest first (no URLs; GET one for those)."""
+    """The caller's jobs on the collection, newest first (no URLs; GET one for those)."""
+    caller = _caller()
     records = Settings.from_env().table().list(collection)
-    return {"output": [_view(r).model_dump(mode="json", exclude_none=True) for r in records]}
+    return {"output": [job_view(r) for r in records if may_read(r.principal, caller)]}
+
+
+def _unreadable(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The 4xx answer to a body that is too big or no JSON the service reads (a number of thousands of
+    digits, nesting deep enough to exhaust the parser); None when it reads."""
+    text = event.get("body")
+    if not text:
+        return None
+    if len(text) > MAX_BODY:
+        message, status = f"request body over {MAX_BODY} bytes", 413
+    else:
+        try:
+            json.loads(text)
+            return None
+        except RecursionError:
+            message, status = "invalid request: body: JSON nested too deeply", 400
+        except ValueError as exc:
+            message, status = f"invalid request: body: not JSON the service reads ({exc})", 400
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "body": json.dumps({"message": message[:500]}),
+        "isBase64Encoded": False,
+    }
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -159,4 +124,4 @@ def list_visualizations(
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """API Gateway REST proxy events."""
-    return app.resolve(event, context)
+    return _unreadable(event) or app.resolve(event, context)

@@ -89,7 +89,7 @@ def test_rules_have_the_template_patterns_and_targets(stack: EmbeddedStack) -> N
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "EventBridgeRule"
     ]
-    assert len(declared) == 3  # uploads, _visualize.json, ended executions
+    assert len(declared) == 4  # uploads, _visualize.json, requests, ended executions
     assert sorted(map(json.dumps, created.values())) == sorted(
         json.dumps(stack.plan.resolve(p)) for p in declared
     )
@@ -116,8 +116,8 @@ def test_state_machine_is_the_asl_with_the_template_substitutions(stack: Embedde
     default_instance = TEMPLATE["Parameters"]["ProcessingInstanceType"]["Default"]
     assert f'"InstanceType": "{default_instance}"' in text
     assert f"s3://{stack.bucket}/vectors/" in text
-    prepare = definition["States"][definition["StartAt"]]
-    assert prepare["Resource"].endswith(":function:gridtsne-prepare")
+    assert definition["States"]["Prepare"]["Resource"].endswith(":function:gridtsne-prepare")
+    assert definition["States"]["Register"]["Resource"].endswith(":function:gridtsne-register")
     assert '"Mode": "INLINE"' in text and '"Mode": "DISTRIBUTED"' not in text
 
 

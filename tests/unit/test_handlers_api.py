@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
 import requests
-from gridtsne.aws.job import JobParams, job_id
+from gridtsne.aws.job import JobParams
 from gridtsne.aws.table import JobTable
-from gridtsne_dev.events import api_event
+from gridtsne_dev.events import CALLER, api_event
 from gridtsne_dev.stack import EmbeddedStack
 
 from tests.unit.serverless import event, png, put
@@ -35,7 +36,7 @@ def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: Em
     assert status == 202
     job = body["output"]["id"]
     assert body["output"]["status"] == "pending"
-    assert job == job_id("demo", JobParams(tile=48, perplexity=20, seed=1), "example")
+    assert re.fullmatch(r"demo-[0-9a-f]{32}", job)  # random, not derived from the request
     # The same request again (a client retry) names the same job and starts nothing new.
     status, again = call(stack, event("api_post_visualization.json"))
     assert (status, again["output"]["id"]) == (202, job)
@@ -52,6 +53,7 @@ def test_post_answers_202_pending_and_starts_one_execution_per_request(stack: Em
     }
     record = JobTable(stack.table).get(job)
     assert record is not None and record.execution_arn == arn and record.status == "PENDING"
+    assert record.principal == CALLER
 
 
 def test_another_client_token_is_another_job(stack: EmbeddedStack) -> None:
@@ -91,7 +93,7 @@ def test_unknown_id_is_404(stack: EmbeddedStack) -> None:
 def test_get_follows_progress_then_gives_presigned_urls(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     job = "follow-0123456789abcdef0123456789abcdef"
-    table.create(job, "follow", JobParams())
+    table.create(job, "follow", JobParams(), CALLER)
     table.progress(job, "reduce", 55)
     status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
     assert status == 200
@@ -124,7 +126,7 @@ def test_get_follows_progress_then_gives_presigned_urls(stack: EmbeddedStack) ->
 def test_get_failed_job_gives_the_cause(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     job = "broken-0123456789abcdef0123456789abcdef"
-    table.create(job, "broken", JobParams())
+    table.create(job, "broken", JobParams(), CALLER)
     table.fail(job, "NoImagesError", "no usable images in collection 'broken'")
     _, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
     assert body["output"]["status"] == "failed"
@@ -137,9 +139,10 @@ def test_get_failed_job_gives_the_cause(stack: EmbeddedStack) -> None:
 def test_list_by_collection_newest_first(stack: EmbeddedStack) -> None:
     table = JobTable(stack.table)
     for i in range(3):
-        table.create(f"listed-{i}", "listed", JobParams(seed=i))
+        table.create(f"listed-{i}", "listed", JobParams(seed=i), CALLER)
         time.sleep(0.002)  # creation times have millisecond resolution
-    table.create("other-0", "other", JobParams())
+    table.create("other-0", "other", JobParams(), CALLER)
+    table.create("listed-someone-else", "listed", JobParams(), "arn:aws:iam::123456789012:user/other")
     status, body = call(
         stack,
         event("api_list_visualizations.json")
@@ -152,3 +155,55 @@ def test_list_by_collection_newest_first(stack: EmbeddedStack) -> None:
     assert [v["id"] for v in body["output"]] == ["listed-2", "listed-1", "listed-0"]
     status, body = call(stack, api_event("GET", "/v2/visualizations"))
     assert status == 400
+
+
+OTHER = "arn:aws:iam::123456789012:user/someone-else"
+FOREIGN = "arn:aws:iam::999999999999:user/tester"
+
+
+def test_a_job_is_its_callers_alone(stack: EmbeddedStack) -> None:
+    put(stack, "uploads/mine/a.png", png((1, 200, 1)))
+    status, body = call(stack, api_event("POST", "/v2/visualizations", {"collection": "mine"}))
+    job = body["output"]["id"]
+    assert call(stack, api_event("GET", f"/v2/visualizations/{job}"))[0] == 200
+    for caller in (OTHER, FOREIGN, None):
+        status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}", caller=caller))
+        assert status == 404 and job in body["message"], caller
+        status, body = call(
+            stack, api_event("GET", "/v2/visualizations", query={"collection": "mine"}, caller=caller)
+        )
+        assert (status, body["output"]) == (200, []), caller
+    # An unsigned request owns nothing.
+    status, body = call(stack, api_event("POST", "/v2/visualizations", {"collection": "mine"}, caller=None))
+    assert status == 403 and "caller" in body["message"]
+    # The same request by another caller is another job, theirs.
+    status, theirs = call(
+        stack, api_event("POST", "/v2/visualizations", {"collection": "mine"}, caller=OTHER)
+    )
+    assert status == 202 and theirs["output"]["id"] != job
+    # A job the account started (console, event) is every caller's of that account, no other account's.
+    JobTable(stack.table).create("account-job", "mine", JobParams(), "account:123456789012")
+    assert call(stack, api_event("GET", "/v2/visualizations/account-job", caller=OTHER))[0] == 200
+    assert call(stack, api_event("GET", "/v2/visualizations/account-job", caller=FOREIGN))[0] == 404
+
+
+def test_new_uploads_make_the_same_request_a_new_job(stack: EmbeddedStack) -> None:
+    put(stack, "uploads/growing/a.png", png((9, 9, 200)))
+    request = api_event("POST", "/v2/visualizations", {"collection": "growing", "params": {"seed": 2}})
+    first = call(stack, request)[1]["output"]["id"]
+    assert call(stack, request)[1]["output"]["id"] == first  # same content and parameters: same job
+    put(stack, "uploads/growing/b.png", png((200, 9, 9)))
+    second = call(stack, request)[1]["output"]["id"]
+    assert second != first
+    assert call(stack, request)[1]["output"]["id"] == second
+    put(stack, "uploads/growing/b.png", png((100, 9, 9)))  # replaced: new content again
+    assert call(stack, request)[1]["output"]["id"] not in (first, second)
+
+
+def test_idempotency_records_are_no_jobs(stack: EmbeddedStack) -> None:
+    put(stack, "uploads/keys/a.png", png((3, 3, 3)))
+    call(stack, api_event("POST", "/v2/visualizations", {"collection": "keys"}))
+    items = stack.client("dynamodb").scan(TableName=stack.table)["Items"]
+    (claim, *_) = [i["id"]["S"] for i in items if i["id"]["S"].startswith("request#")]
+    status, _ = call(stack, api_event("GET", f"/v2/visualizations/{claim}"))
+    assert status == 404

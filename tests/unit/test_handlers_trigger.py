@@ -61,9 +61,30 @@ def test_dropping_the_file_again_is_a_new_run_and_redelivery_is_not(stack: Embed
     assert stack.shim.invoke("trigger", dropped_again) == {**second, "started": False}
 
 
-def test_invalid_parameters_and_other_keys_are_ignored(stack: EmbeddedStack) -> None:
+def test_invalid_parameters_fail_a_job_with_the_reason_and_other_keys_are_ignored(
+    stack: EmbeddedStack,
+) -> None:
+    put(stack, "uploads/bad/a.png", png((7, 8, 9)))
     before = len(executions(stack))
-    assert "invalid" in stack.shim.invoke("trigger", control_event(stack, "bad", {"tile": "huge"}))["ignored"]
+    stack.received_events()
+    dropped = control_event(stack, "bad", {"tile": "huge"})
+    refused = stack.shim.invoke("trigger", dropped)
+    assert (refused["status"], refused["started"]) == ("FAILED", False)
+    record = JobTable(stack.table).get(refused["id"])
+    assert record is not None and record.status == "FAILED" and record.error == "InvalidRequest"
+    assert record.cause is not None and "_visualize.json" in record.cause and "tile" in record.cause
+    assert record.collection == "bad" and record.principal == "account:123456789012"
+    (announced,) = stack.received_events()
+    assert announced["detail-type"] == "Visualization Failed" and announced["detail"]["id"] == refused["id"]
+    assert "tile" in announced["detail"]["cause"]
+    # Redelivered: the same failed job, announced once.
+    assert stack.shim.invoke("trigger", dropped) == refused
+    assert stack.received_events() == []
+    # Not JSON at all.
+    put(stack, "uploads/bad/_visualize.json", b"{not json")
+    garbled = event("s3_visualize_json_created.json")
+    garbled["detail"]["object"].update(key="uploads/bad/_visualize.json", etag="garbled")
+    assert "not JSON" in stack.shim.invoke("trigger", garbled)["error"]
     sample = event("s3_object_created.json")  # an image, not the control file
     assert "not a _visualize.json upload" in stack.shim.invoke("trigger", sample)["ignored"]
     assert len(executions(stack)) == before

@@ -121,3 +121,13 @@ def test_fail_leaves_a_finished_job_as_it_is(table: JobTable) -> None:
         "NoImagesError",
         "the first cause",
     )
+
+
+def test_an_idempotency_key_binds_one_job_and_is_no_job_itself(table: JobTable) -> None:
+    assert table.claim("k1", "first-job") == "first-job"
+    assert table.claim("k1", "second-job") == "first-job"  # the second request finds the first job
+    assert table.claim("k2", "second-job") == "second-job"
+    table.create("first-job", "c", JobParams(), "arn:aws:iam::123456789012:user/a")
+    assert table.get("request#k1") is None
+    assert [r.id for r in table.list("c")] == ["first-job"]  # the index lists jobs only
+    assert table.get("first-job").principal == "arn:aws:iam::123456789012:user/a"  # type: ignore[union-attr]

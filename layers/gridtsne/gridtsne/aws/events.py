@@ -1,9 +1,12 @@
 """Events in and out: S3 "Object Created" events, the state machine's step inputs, and the job's events.
 
 In: :func:`object_created` reads an EventBridge "Object Created" event from S3 with Powertools' parser
-model; :class:`JobInput` (an execution's input), :class:`JobState`, :class:`EmbedItem` and
-:class:`FailedState` are what the state machine passes to its Lambda steps. Out: :func:`publish_event`
-puts a ``gridtsne`` event ("Visualization Succeeded" or "Visualization Failed") on the EventBridge bus.
+model, :func:`requested` a "Visualization Requested" event (a request put on the bus by a client);
+:class:`JobInput` (an execution's input), :class:`JobState`, :class:`EmbedItem` and :class:`FailedState`
+are what the state machine passes to its Lambda steps. Out: :func:`publish_event` puts a ``gridtsne`` event
+("Visualization Succeeded" or "Visualization Failed") on the EventBridge bus.
+The application never emits "Visualization Requested", so its rule on that type cannot loop. The events'
+JSON Schemas are in ``events/schemas/``.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.parser.models import (
+    S3EventNotificationEventBridgeModel,
+)
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from gridtsne.aws.job import COLLECTION_PATTERN, JobParams
@@ -20,16 +25,21 @@ from gridtsne.store import ObjectInfo
 
 __all__ = [
     "EVENT_SOURCE",
+    "REQUESTED",
     "EmbedItem",
     "FailedState",
     "JobInput",
     "JobState",
+    "RequestedEvent",
     "object_created",
     "publish_event",
+    "requested",
 ]
 
 #: The ``source`` of the events a job puts on the bus.
 EVENT_SOURCE = "gridtsne"
+#: The ``detail-type`` of a request to lay out a collection (put on the bus by a client, never by a job).
+REQUESTED = "Visualization Requested"
 
 
 def object_created(event: Any) -> tuple[str, ObjectInfo]:
@@ -46,6 +56,31 @@ def object_created(event: Any) -> tuple[str, ObjectInfo]:
     obj = parsed.detail.object
     info = ObjectInfo(unquote_plus(obj.key), int(obj.size or 0), obj.etag)
     return parsed.detail.bucket.name, info
+
+
+class RequestedEvent(BaseModel):
+    """A "Visualization Requested" event: who put it and what it asks (validated by the submit path)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(description="EventBridge's id of the event (the same when redelivered).")
+    account: str = Field(description="The account whose bus carried it; the job's owner.")
+    detail: Any = Field(description="The request: the body of POST /v2/visualizations.")
+
+
+def requested(event: Any) -> RequestedEvent | None:
+    """The "Visualization Requested" event ``event`` is, or None when it is another event.
+
+    Raises
+    ------
+    ValueError
+        A ``gridtsne`` "Visualization Requested" event without the envelope EventBridge gives every event.
+    """
+    if not isinstance(event, dict):
+        return None
+    if event.get("source") != EVENT_SOURCE or event.get("detail-type") != REQUESTED:
+        return None
+    return RequestedEvent.model_validate(event)
 
 
 class JobState(BaseModel):

@@ -1,9 +1,11 @@
 """Visualization jobs: the parameters, the job id, the job record and where a job's files go.
 
-A job is one run of the ``visualize`` state machine over one collection (``uploads/<collection>/``). The
-job id is derived from the request, so the same request (same collection, parameters and client token)
-always names the same job and the same Step Functions execution: a duplicate event cannot start a second
-run. Its record (:class:`JobRecord`) lives in the job table (:mod:`gridtsne.aws.table`).
+A job is one run of the ``visualize`` state machine over one collection (``uploads/<collection>/``). Its
+id is random (:func:`new_job_id`) and names its Step Functions execution; the same request (same principal,
+collection content, parameters and client token: :func:`request_key`) finds the same job through an
+idempotency record in the job table, so a duplicate event cannot start a second run. Its record
+(:class:`JobRecord`) lives in the job table (:mod:`gridtsne.aws.table`) and names its owner, the principal
+that asked for it; only the owner reads it (:func:`may_read`).
 
 Layout of a job's outputs: ``visualizations/<id>/`` holds ``inputs.json`` (the snapshot of the collection the
 job works on), ``points.npy`` and ``order.json`` (reduce stage), ``mosaic.jpg``, ``layout.json``,
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -28,8 +31,11 @@ __all__ = [
     "JobRecord",
     "Progress",
     "Status",
-    "job_id",
+    "account_principal",
     "job_prefix",
+    "may_read",
+    "new_job_id",
+    "request_key",
 ]
 
 Status = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
@@ -52,7 +58,7 @@ JobProgress = Callable[[str, int], None]
 class JobParams(BaseModel):
     """How to lay out a collection (the knobs of ``gridtsne run``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rows: int | None = Field(None, ge=1, le=2048, description="Grid rows; derived from N when omitted.")
     cols: int | None = Field(None, ge=1, le=2048, description="Grid columns; derived from N when omitted.")
@@ -79,6 +85,7 @@ class JobRecord(BaseModel):
     progress: Progress
     created: str
     updated: str
+    principal: str = Field("", description="Who asked for the job (an IAM ARN or ``account:<id>``).")
     execution_arn: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict, description="Output name -> S3 key.")
     count: int | None = Field(None, description="Images placed on the grid.")
@@ -91,20 +98,52 @@ class JobRecord(BaseModel):
         return value or {}
 
 
-def job_id(collection: str, params: JobParams, token: str = "") -> str:
-    """The job id for a request: a hash of collection, canonical parameters and a client token.
+def new_job_id(collection: str) -> str:
+    """A new, unguessable job id: the collection's name (for people reading it) and 128 random bits.
 
     The id doubles as the Step Functions execution name (at most 80 of ``[A-Za-z0-9_-]``).
     """
-    if not re.match(COLLECTION_PATTERN, collection):
-        raise ValueError(f"invalid collection name: {collection!r}")
+    name = collection[:40].replace(".", "-") if re.match(COLLECTION_PATTERN, collection) else "request"
+    return f"{name}-{uuid.uuid4().hex}"
+
+
+def request_key(principal: str, collection: str, params: JobParams, token: str, content: str) -> str:
+    """The idempotency key of a request: who asks, for which collection content, with which parameters.
+
+    ``content`` is the digest of the collection's inputs (:func:`~gridtsne.aws.submit.content_digest`):
+    new uploads make the same request a new job; the same content and parameters find the existing one.
+    """
     canonical = json.dumps(
-        {"collection": collection, "params": params.model_dump(), "token": token},
+        {
+            "principal": principal,
+            "collection": collection,
+            "params": params.model_dump(),
+            "token": token,
+            "content": content,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
-    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
-    return f"{collection[:40].replace('.', '-')}-{digest}"
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def account_principal(account: str) -> str:
+    """The principal of jobs the account itself starts (a console execution, an event on its bus)."""
+    return f"account:{account}"
+
+
+def may_read(owner: str, caller: str) -> bool:
+    """Whether the IAM principal ``caller`` (an ARN) may read a job owned by ``owner``.
+
+    A job started through the API belongs to its caller alone; one started by the account (console, event)
+    to every caller of that account.
+    """
+    if not owner or not caller:
+        return False
+    if owner == caller:
+        return True
+    parts = caller.split(":")
+    return len(parts) > 4 and owner == account_principal(parts[4])
 
 
 def job_prefix(job: str) -> str:

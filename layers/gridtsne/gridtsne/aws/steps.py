@@ -28,6 +28,7 @@ from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
+from gridtsne.aws.view import job_view
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
@@ -289,6 +290,12 @@ def publish(
 
     The record is final before the event is tried: an event that cannot be sent is logged and reported
     as ``announced: False``, and the job stays SUCCEEDED with its outputs.
+
+    Returns
+    -------
+    dict
+        ``{"id", "status", "count", "outputs", "announced", "output"}``; ``output`` is the job as the API's
+        GET shows it (presigned URLs under ``data``), so the execution's output shows what an API client gets.
     """
     prefix = job_prefix(job)
     outputs = {name: prefix + file for name, file in OUTPUT_NAMES.items()}
@@ -309,7 +316,11 @@ def publish(
         "urls": {name: store.url(key, expires) for name, key in outputs.items()},
     }
     announced = _announce("Visualization Succeeded", job, detail, bus, events)
-    return {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}
+    result = {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}
+    record = table.get(job)
+    if record is not None:
+        result["output"] = job_view(record, store, expires)
+    return result
 
 
 def record_failure(

@@ -2,7 +2,8 @@
 
 The table is keyed by ``id`` with a global secondary index ``by-collection`` (partition key
 ``collection``, sort key ``created``) for listing, and ``expires_at`` (epoch seconds) as its time-to-live
-attribute.
+attribute. Idempotency records share the table: ``id`` ``request#<key>`` and ``job``, the id of the job
+that request created (:meth:`JobTable.claim`); they have no ``collection``, so the index leaves them out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from typing import Any
 from gridtsne.aws.job import JobParams, JobRecord
 
 __all__ = ["JobTable"]
+
+#: The id prefix of idempotency records.
+REQUEST = "request#"
 
 
 def _now() -> str:
@@ -46,27 +50,51 @@ class JobTable:
         self.ttl_days = ttl_days
         self.table = resource.Table(name)
 
-    def create(self, job: str, collection: str, params: JobParams) -> tuple[JobRecord, bool]:
-        """Create a PENDING record; return ``(record, created)``, the existing record if the id is taken."""
-        now = _now()
-        item: dict[str, Any] = {
-            "id": job,
-            "collection": collection,
-            "status": "PENDING",
-            "params": json.dumps(params.model_dump(), sort_keys=True),
-            "progress": {"stage": "queued", "percent": 0},
-            "created": now,
-            "updated": now,
-        }
+    def _expiry(self, item: dict[str, Any]) -> dict[str, Any]:
         if self.ttl_days:
             # DynamoDB's time to live removes the record this long after creation.
             item["expires_at"] = int(time.time()) + int(self.ttl_days) * 86400
+        return item
+
+    def claim(self, key: str, job: str) -> str:
+        """Bind the idempotency ``key`` to ``job`` unless it is bound already; return the bound job id.
+
+        One conditional write: of two requests with the same key, exactly one binds its job.
+        """
+        item = self._expiry({"id": REQUEST + key, "job": job, "created": _now()})
+        try:
+            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
+        except self.table.meta.client.exceptions.ConditionalCheckFailedException:
+            found = self.table.get_item(Key={"id": REQUEST + key}, ConsistentRead=True).get("Item")
+            if found is None:  # expired in between: try once more
+                return self.claim(key, job)
+            return str(found["job"])
+        return job
+
+    def create(
+        self, job: str, collection: str, params: JobParams, principal: str = ""
+    ) -> tuple[JobRecord, bool]:
+        """Create a PENDING record owned by ``principal``; return ``(record, created)``, the existing
+        record if the id is taken."""
+        now = _now()
+        item: dict[str, Any] = self._expiry(
+            {
+                "id": job,
+                "collection": collection,
+                "status": "PENDING",
+                "params": json.dumps(params.model_dump(), sort_keys=True),
+                "progress": {"stage": "queued", "percent": 0},
+                "created": now,
+                "updated": now,
+                "principal": principal,
+            }
+        )
         try:
             self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(id)")
         except self.table.meta.client.exceptions.ConditionalCheckFailedException:
             existing = self.get(job)
             if existing is None:  # deleted in between: try once more
-                return self.create(job, collection, params)
+                return self.create(job, collection, params, principal)
             return existing, False
         record = self._record(item)
         return record, True
@@ -128,7 +156,9 @@ class JobTable:
         return True
 
     def get(self, job: str) -> JobRecord | None:
-        """The record, or None."""
+        """The record, or None (also for an idempotency record's id)."""
+        if job.startswith(REQUEST):
+            return None
         item = self.table.get_item(Key={"id": job}, ConsistentRead=True).get("Item")
         return None if item is None else self._record(item)
 

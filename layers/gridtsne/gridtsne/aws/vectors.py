@@ -10,7 +10,11 @@ Layout under ``vectors/<collection>/``:
 - ``hashes/<sha256>.json`` — ``{"shard", "row"}``: where the vector of that content lives.
 
 A shard's id is a hash of its inputs' (key, etag) pairs, so a redelivered batch finds its manifest and does
-nothing. An image whose content hash is already known (a re-upload, a copy under another key) gets an entry
+nothing, except for objects that shard found deleted before it could read them (:data:`DELETED`): uploaded
+again with the same bytes (so the same ETag), they go into a follow-up shard whose id also names the one
+before, and a job that lists them again embeds them (:func:`missing`).
+
+An image whose content hash is already known (a re-upload, a copy under another key) gets an entry
 pointing at the existing vector and is not embedded again. Several keys with one content are placed once
 and reported as duplicates when a job loads the collection. Loading a collection also gives the model
 record of the shards its vectors come from, so a job's ``layout.json`` names the model without loading it.
@@ -43,6 +47,8 @@ __all__ = [
     "upload_prefix",
 ]
 
+#: The reason recorded for an object deleted between its event and its reading.
+DELETED = "deleted before it could be read"
 #: Side of the tile thumbnails kept with the vectors (renders at this tile size or smaller need no originals).
 THUMB_SIDE = 64
 VERSION = 1
@@ -60,10 +66,28 @@ def collection_prefix(collection: str) -> str:
     return f"vectors/{collection}/"
 
 
-def shard_id(objects: Iterable[ObjectInfo]) -> str:
-    """The id of the shard that embeds exactly these objects (order does not matter)."""
-    pairs = sorted((o.key, o.etag) for o in objects)
+def shard_id(objects: Iterable[ObjectInfo], after: str = "") -> str:
+    """The id of the shard that embeds exactly these objects (order does not matter); ``after`` names the
+    shard that found them deleted, for the follow-up shard that embeds them once they exist again."""
+    pairs: list[Any] = sorted((o.key, o.etag) for o in objects)
+    if after:
+        pairs.append(["after", after])
     return hashlib.sha256(json.dumps(pairs, separators=(",", ":")).encode()).hexdigest()[:40]
+
+
+def _unwritten(store: Store, prefix: str, objects: list[ObjectInfo]) -> tuple[str, list[ObjectInfo]]:
+    """The shard these objects go into and those of them it must still embed (none: a redelivery).
+
+    Following the shards that found some of them deleted, to the first one not written yet.
+    """
+    sid = shard_id(objects)
+    while objects and store.exists(f"{prefix}shards/{sid}.json"):
+        manifest = json.loads(store.read(f"{prefix}shards/{sid}.json"))
+        gone = {(e["key"], e["etag"]) for e in manifest["entries"] if e.get("reason") == DELETED}
+        objects = [o for o in objects if (o.key, o.etag) in gone]
+        if objects:
+            sid = shard_id(objects, after=sid)
+    return sid, objects
 
 
 @dataclass
@@ -100,16 +124,16 @@ def embed_objects(
     """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused."""
     prefix = collection_prefix(collection)
     objects = sorted({o.key: o for o in objects}.values(), key=lambda o: o.key)
-    sid = shard_id(objects)
-    manifest_key = f"{prefix}shards/{sid}.json"
-    if store.exists(manifest_key):
+    sid, objects = _unwritten(store, prefix, objects)
+    if not objects:
         return ShardResult(sid, redelivered=True)
+    manifest_key = f"{prefix}shards/{sid}.json"
 
     def fetch(obj: ObjectInfo) -> bytes | str:
         try:
             return store.read(obj.key)
         except NotFoundError:
-            return "deleted before it could be read"
+            return DELETED
         except OSError as exc:
             return f"unreadable ({exc})"
 
@@ -219,8 +243,9 @@ def _index(docs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Entry]:
 
 
 def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> list[ObjectInfo]:
-    """The inputs no shard covers yet (new or changed since they were embedded)."""
-    return [o for o in inputs if (o.key, o.etag) not in index]
+    """The inputs no shard covers yet: new or changed since they were embedded, or found deleted before
+    (they exist again: the caller has just listed them)."""
+    return [o for o in inputs if index.get((o.key, o.etag), {"reason": DELETED}).get("reason") == DELETED]
 
 
 @dataclass

@@ -3,9 +3,12 @@
 A collection is a folder (``gridtsne run DIR``) or a bucket prefix (``uploads/<collection>/``). Every file
 under it is, by its key relative to that root, exactly one of:
 
-- *ignored*: hidden (a path segment starts with ``.``) or a control file (:data:`CONTROL_FILES`, at the root);
-  it is not an input and appears nowhere;
-- *skipped*: not an image by its name (:data:`NOT_AN_IMAGE`); reported in ``layout.json`` with that reason;
+- *ignored*: a folder marker (a key ending in ``/``, as the S3 console's "Create folder" writes), hidden (a
+  path segment starts with ``.``) or a control file (:data:`CONTROL_FILES`, at the root); it is not an input
+  and appears nowhere;
+- *skipped*: a key no store can address (an empty, ``.`` or ``..`` segment: :data:`UNUSABLE_KEY`), or not an
+  image by its name (:data:`NOT_AN_IMAGE`); reported in ``layout.json`` with that reason
+  (:func:`skip_reason`);
 - *an image*: decoded and embedded (it may still be skipped later, e.g. when it turns out to be corrupt).
 
 A file the store's listing already knows cannot be read (a broken link, a FIFO, a folder that cannot be
@@ -22,12 +25,24 @@ from enum import Enum
 from gridtsne.core.images import Limits, is_image_name, sniff
 from gridtsne.store import ObjectInfo, Store
 
-__all__ = ["CONTROL_FILES", "NOT_AN_IMAGE", "Inputs", "Kind", "kind_of", "list_inputs", "reader"]
+__all__ = [
+    "CONTROL_FILES",
+    "NOT_AN_IMAGE",
+    "UNUSABLE_KEY",
+    "Inputs",
+    "Kind",
+    "kind_of",
+    "list_inputs",
+    "reader",
+    "skip_reason",
+]
 
 #: Files at a collection's root that steer the service instead of being laid out.
 CONTROL_FILES = frozenset({"_visualize.json"})
 #: The reason given for a file whose name is not an image's.
 NOT_AN_IMAGE = "not an image file"
+#: The reason given for a key with an empty, ``.`` or ``..`` path segment (possible in S3, not on disk).
+UNUSABLE_KEY = "unusable key (an empty, '.' or '..' path segment)"
 
 
 class Kind(Enum):
@@ -49,9 +64,13 @@ def kind_of(key: str) -> Kind:
     Returns
     -------
     Kind
-        :attr:`Kind.IGNORED` for hidden and control files, :attr:`Kind.SKIPPED` for names that are not an
-        image's (reason :data:`NOT_AN_IMAGE`), else :attr:`Kind.IMAGE`.
+        :attr:`Kind.IGNORED` for folder markers, hidden and control files, :attr:`Kind.SKIPPED` for
+        unusable keys and names that are not an image's (:func:`skip_reason`), else :attr:`Kind.IMAGE`.
     """
+    if key.endswith("/"):
+        return Kind.IGNORED
+    if _unusable(key):
+        return Kind.SKIPPED
     if key in CONTROL_FILES or any(part.startswith(".") for part in key.split("/")):
         return Kind.IGNORED
     return Kind.IMAGE if is_image_name(key) else Kind.SKIPPED
@@ -89,7 +108,9 @@ def list_inputs(store: Store, prefix: str = "") -> Inputs:
     images: list[ObjectInfo] = []
     skipped: list[dict[str, str]] = []
     for info in store.list(prefix):
-        kind = kind_of(info.key[len(prefix) :])
+        relative = info.key[len(prefix) :]
+        # A folder the listing could not enter is an entry (its key ends in "/"), not a folder marker.
+        kind = kind_of(relative.rstrip("/") if info.problem is not None else relative)
         if kind is Kind.IGNORED:
             continue
         if info.problem is not None:
@@ -97,7 +118,7 @@ def list_inputs(store: Store, prefix: str = "") -> Inputs:
         elif kind is Kind.IMAGE:
             images.append(info)
         else:
-            skipped.append({"key": info.key, "reason": NOT_AN_IMAGE})
+            skipped.append({"key": info.key, "reason": skip_reason(info.key[len(prefix) :])})
     return Inputs(images, skipped)
 
 
@@ -110,3 +131,12 @@ def reader(store: Store, key: str, limits: Limits) -> Callable[[], bytes]:
         Returns the bytes; raises what :data:`~gridtsne.core.embed.Source` readers may raise.
     """
     return lambda: store.read(key, limits.max_bytes, sniff=sniff)
+
+
+def skip_reason(key: str) -> str:
+    """Why a file that :func:`kind_of` calls :attr:`Kind.SKIPPED` is skipped."""
+    return UNUSABLE_KEY if _unusable(key) else NOT_AN_IMAGE
+
+
+def _unusable(key: str) -> bool:
+    return any(part in ("", ".", "..") for part in key.split("/"))

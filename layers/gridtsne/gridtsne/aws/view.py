@@ -1,0 +1,74 @@
+"""A job as its users see it: the API's ``GET /v2/visualizations/{id}`` and a finished execution's output.
+
+One view for every door, so a console user reads in the execution's output panel what an API client gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from gridtsne.aws.job import JobRecord, Progress
+from gridtsne.store import Store
+
+__all__ = ["Failure", "Link", "Visualization", "job_view"]
+
+
+class Link(BaseModel):
+    """A presigned URL."""
+
+    url: str
+
+
+class Failure(BaseModel):
+    """Why a job failed."""
+
+    error: str
+    cause: str
+
+
+class Visualization(BaseModel):
+    """A job as the API shows it."""
+
+    id: str
+    status: str = Field(description="pending, running, succeeded or failed.")
+    collection: str
+    progress: Progress
+    created: str
+    updated: str
+    count: int | None = Field(None, description="Images placed on the grid.")
+    data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
+    error: Failure | None = None
+
+
+def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600) -> dict[str, Any]:
+    """The job as plain data; with ``store``, a succeeded job's outputs as presigned URLs under ``data``.
+
+    Parameters
+    ----------
+    record
+        The job record.
+    store
+        The bucket that holds the outputs (None: no URLs, as in a listing).
+    expires
+        Seconds the URLs are valid.
+    """
+    data = None
+    if store is not None and record.status == "SUCCEEDED":
+        data = {name: Link(url=store.url(key, expires)) for name, key in record.outputs.items()}
+    failure = None
+    if record.status == "FAILED":
+        failure = Failure(error=record.error or "", cause=record.cause or "")
+    view = Visualization(
+        id=record.id,
+        status=record.status.lower(),
+        collection=record.collection,
+        progress=record.progress,
+        created=record.created,
+        updated=record.updated,
+        count=record.count,
+        data=data,
+        error=failure,
+    )
+    return view.model_dump(mode="json", exclude_none=True)
