@@ -5,7 +5,9 @@ The embedded stack (the serverless application on the AWS emulator moto, in one 
 :mod:`~gridtsne_dev.resources` (the resources, created from ``template.yaml``),
 :mod:`~gridtsne_dev.intrinsics` (the template's ``Ref``/``GetAtt``/``Sub``/``If``, resolved locally),
 :mod:`~gridtsne_dev.lambdas` (the real handlers answering Lambda invokes in-process),
-:mod:`~gridtsne_dev.events` (the events AWS would send) and :mod:`~gridtsne_dev.demo` (``gridtsne local``).
+:mod:`~gridtsne_dev.events` (the events AWS would send), :mod:`~gridtsne_dev.bus` (EventBridge's routing,
+played locally), :mod:`~gridtsne_dev.contract` (the events' JSON Schemas) and :mod:`~gridtsne_dev.demo`
+(``gridtsne local``).
 
 Besides: :mod:`~gridtsne_dev.template` reads ``template.yaml``; :mod:`~gridtsne_dev.samples` writes the
 sample images; :mod:`~gridtsne_dev.instances` makes assignment problems with a known optimum;

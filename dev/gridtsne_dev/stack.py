@@ -22,9 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridtsne.aws.events import REQUESTED
-
-from gridtsne_dev.contract import check_event
+from gridtsne_dev.bus import drain, routes
 from gridtsne_dev.events import (
     CALLER,
     api_event,
@@ -362,23 +360,9 @@ class EmbeddedStack:
             time.sleep(interval)
 
     def emit(self, event: dict[str, Any]) -> list[Any]:
-        """Deliver an event as EventBridge would: to every function whose rule in the template matches it.
-
-        Returns
-        -------
-        list
-            The answers of the functions invoked (exceptions propagate).
-        """
-        from moto.events.models import EventPattern
-
-        functions = {self.plan.attributes[k]["Arn"]: name for k, name in self.plan.functions().items()}
-        answers = []
-        for rule in self.plan.rules().values():
-            if EventPattern.load(json.dumps(rule["EventPattern"])).matches_event(event):  # type: ignore[arg-type]
-                for target in rule["Targets"]:
-                    if target["Arn"] in functions:
-                        answers.append(self.shim.invoke(functions[target["Arn"]], event))
-        return answers
+        """Deliver an event as EventBridge would, to every function whose rule in the template matches it;
+        return their answers (exceptions propagate)."""
+        return [self.shim.invoke(name, event) for name in routes(self.plan, event)]
 
     def execution_ended(self, job: str) -> list[Any]:
         """Emit the "Step Functions Execution Status Change" event of the job's execution as it is now
@@ -392,22 +376,9 @@ class EmbeddedStack:
         return result
 
     def received_events(self, wait: float = 0) -> list[dict[str, Any]]:
-        """Drain the ``gridtsne`` events received so far: those the application emits (Visualization
-        Succeeded / Failed), each checked against its schema (:func:`~gridtsne_dev.contract.check_event`),
-        and the requests clients put (Visualization Requested, not checked: clients may send anything)."""
-        sqs, url = self.client("sqs"), self.queue_url(self.events_queue)
-        found: list[dict[str, Any]] = []
-        while True:
-            received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=int(wait))
-            messages = received.get("Messages", [])
-            if not messages:
-                return found
-            for message in messages:
-                received = json.loads(message["Body"])
-                if received.get("detail-type") != REQUESTED:
-                    check_event(received)
-                found.append(received)
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        """Drain the ``gridtsne`` events received so far (:func:`~gridtsne_dev.bus.drain`: those the
+        application emits are checked against their schemas)."""
+        return drain(self.client("sqs"), self.queue_url(self.events_queue), wait)
 
     def download(self, job: str, out: Path) -> list[Path]:
         """Copy the job's outputs (``visualizations/<id>/``) into ``out``; return their paths."""
