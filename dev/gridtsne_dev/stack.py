@@ -1,13 +1,10 @@
 """The serverless application on an embedded AWS emulator (moto), in one process.
 
-:class:`EmbeddedStack` starts moto (S3, SQS, DynamoDB, EventBridge, Step Functions with
-``execute_state_machine``), creates the resources ``template.yaml`` declares (:mod:`gridtsne_dev.resources`)
-and answers the state machine's Lambda tasks with the real handlers (:mod:`gridtsne_dev.lambdas`). It then
-plays the outside world: uploads, the upload queue's batches to the embed function, API requests
-(:mod:`gridtsne_dev.events`), EventBridge's delivery of an event to the functions whose rules match it
-(:meth:`EmbeddedStack.emit`), and it follows a job to its end (:meth:`EmbeddedStack.wait`). moto sends no
-"Step Functions Execution Status Change" events: :meth:`EmbeddedStack.execution_ended` plays the one AWS
-sends when an execution ends, and :meth:`EmbeddedStack.wait` does so for the execution it follows.
+:class:`EmbeddedStack` starts moto, creates the resources ``template.yaml`` declares
+(:mod:`~gridtsne_dev.resources`) and answers Lambda invokes with the real handlers
+(:mod:`~gridtsne_dev.lambdas`). It plays the outside world (uploads, the upload queue, API requests, the
+bus: :mod:`~gridtsne_dev.events`, :mod:`~gridtsne_dev.bus`) and follows a job to its end (:meth:`wait`),
+playing the "Execution Status Change" event that moto does not send (:meth:`execution_ended`).
 """
 
 from __future__ import annotations
@@ -370,9 +367,20 @@ class EmbeddedStack:
         return self.emit(execution_status_event(self.execution(job)))
 
     def execution(self, job: str) -> dict[str, Any]:
-        """The Step Functions execution of a job (named by the job id), as ``DescribeExecution`` answers."""
-        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job}"
-        result: dict[str, Any] = self.client("stepfunctions").describe_execution(executionArn=arn)
+        """The job's latest Step Functions execution, as ``DescribeExecution`` answers: its record's, else
+        the latest named by the job id (one attempt each, or the execution itself when started by hand)."""
+        from gridtsne.aws.table import JobTable
+
+        sfn = self.client("stepfunctions")
+        record = JobTable(self.table).get(job)
+        arn = record.execution_arn if record else None
+        if not arn:
+            listed = sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+            named = [e for e in listed if e["name"] == job or e["name"].startswith(job + "-")]
+            if not named:
+                raise KeyError(f"no execution of job {job!r}")
+            arn = max(named, key=lambda e: e["startDate"])["executionArn"]
+        result: dict[str, Any] = sfn.describe_execution(executionArn=arn)
         return result
 
     def received_events(self, wait: float = 0) -> list[dict[str, Any]]:

@@ -71,7 +71,8 @@ def test_a_request_event_runs_one_job_to_the_end(stack: EmbeddedStack) -> None:
     detail = {"collection": "con", "params": {**PARAMS, "seed": 5}}
     (first,) = stack.put_event(REQUESTED, detail)
     (second,) = stack.put_event(REQUESTED, detail)
-    assert first["started"] is True and second == {**first, "started": False}
+    # The second finds the first's job (whose status may have moved on) and starts nothing.
+    assert first["started"] is True and (second["id"], second["started"]) == (first["id"], False)
     output = stack.wait(first["id"], timeout=300)
     assert output["status"] == "succeeded" and output["count"] == N
     (announced,) = emitted(stack, first["id"])

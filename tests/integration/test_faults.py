@@ -199,11 +199,6 @@ def test_a_record_expiring_midway_leaves_nothing_stuck(stack: EmbeddedStack, col
     assert not_stuck(stack) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the same request after its record expired reuses the ended execution's name; "
-    "fixed by execution names unique per attempt (the submit path)",
-)
 def test_the_same_request_after_its_record_expired_runs_again(stack: EmbeddedStack, collection: str) -> None:
     job = start(stack, collection, "expired-then-again")
     assert stack.wait(job, timeout=180)["status"] == "succeeded"

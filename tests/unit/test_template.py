@@ -283,7 +283,7 @@ def test_undeliverable_events_go_to_a_dead_letter_queue(template: dict[str, Any]
             if event["Type"] == "EventBridgeRule":
                 targets.append(event["Properties"])
                 asynchronous[name] = props
-    assert len(targets) == 3 and set(asynchronous) == {"TriggerFunction", "ReconcileFunction"}
+    assert len(targets) == 4 and set(asynchronous) == {"TriggerFunction", "ReconcileFunction"}
     for target in targets:
         assert target["DeadLetterConfig"] == undelivered
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0

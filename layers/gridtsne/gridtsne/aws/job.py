@@ -101,10 +101,19 @@ class JobRecord(BaseModel):
 def new_job_id(collection: str) -> str:
     """A new, unguessable job id: the collection's name (for people reading it) and 128 random bits.
 
-    The id doubles as the Step Functions execution name (at most 80 of ``[A-Za-z0-9_-]``).
+    Each attempt to run it gets its own execution name (:func:`execution_name`).
     """
     name = collection[:40].replace(".", "-") if re.match(COLLECTION_PATTERN, collection) else "request"
     return f"{name}-{uuid.uuid4().hex}"
+
+
+def execution_name(job: str) -> str:
+    """A Step Functions execution name for one attempt at ``job``: the id and a fresh suffix.
+
+    Names are unique per attempt, so an ended execution (whose name Step Functions keeps for 90 days) never
+    blocks a new one for a job whose record expired and was created again. At most 80 characters.
+    """
+    return f"{job[:73]}-{uuid.uuid4().hex[:6]}"
 
 
 def request_key(principal: str, collection: str, params: JobParams, token: str, content: str) -> str:

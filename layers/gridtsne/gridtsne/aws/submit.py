@@ -16,12 +16,13 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gridtsne.aws.events import JobInput
-from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, new_job_id, request_key
+from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, execution_name, new_job_id, request_key
 from gridtsne.aws.settings import Settings
 from gridtsne.aws.steps import record_failure
 from gridtsne.aws.table import JobTable
@@ -154,6 +155,10 @@ def check(request: JobRequest, inputs: Inputs) -> None:
         )
 
 
+#: Seconds a created job may wait for its creator to start its execution before a repeat request does.
+START_GRACE_SECONDS = 60.0
+
+
 def submit(
     services: Services,
     request: JobRequest,
@@ -201,17 +206,27 @@ def submit(
     )
     job = table.claim(key, new_job_id(request.collection))
     record, created = table.create(job, request.collection, request.params, principal)
-    if not created and (record.execution_arn or record.status != "PENDING"):
+    if not created and not abandoned(record):
         return Submitted(record, False)
     payload = JobInput(job_id=job, collection=request.collection, params=request.params).model_dump_json()
-    try:
-        response = services.sfn.start_execution(
-            stateMachineArn=services.state_machine_arn, name=job, input=payload
-        )
-    except services.sfn.exceptions.ExecutionAlreadyExists:
-        return Submitted(record, False)
+    response = services.sfn.start_execution(
+        stateMachineArn=services.state_machine_arn, name=execution_name(job), input=payload
+    )
     table.started(job, response["executionArn"])
     return Submitted(record, True)
+
+
+def abandoned(record: JobRecord, grace: float = START_GRACE_SECONDS) -> bool:
+    """Whether a PENDING job was never started: no execution, created more than ``grace`` seconds ago.
+
+    The request that created the record starts its execution at once; a repeat of the request within
+    ``grace`` seconds leaves that to it (so two concurrent requests run one execution), a later repeat
+    starts it (the first caller failed between the record and the start).
+    """
+    if record.status != "PENDING" or record.execution_arn:
+        return False
+    created = datetime.fromisoformat(record.created.replace("Z", "+00:00"))
+    return (datetime.now(UTC) - created).total_seconds() > grace
 
 
 def reject(
