@@ -362,13 +362,11 @@ class EmbeddedStack:
         return [self.shim.invoke(name, event) for name in routes(self.plan, event)]
 
     def execution_ended(self, job: str) -> list[Any]:
-        """Emit the "Step Functions Execution Status Change" event of the job's execution as it is now
-        (AWS sends one when an execution ends); return the answers of the functions it reached."""
+        """Emit the job's execution's "Execution Status Change" event as AWS does when it ends."""
         return self.emit(execution_status_event(self.execution(job)))
 
     def execution(self, job: str) -> dict[str, Any]:
-        """The job's latest Step Functions execution, as ``DescribeExecution`` answers: its record's, else
-        the latest named by the job id (one attempt each, or the execution itself when started by hand)."""
+        """The job's latest execution (``DescribeExecution``): its record's, else the latest named by the id."""
         from gridtsne.aws.table import JobTable
 
         sfn = self.client("stepfunctions")
@@ -384,8 +382,7 @@ class EmbeddedStack:
         return result
 
     def received_events(self, wait: float = 0) -> list[dict[str, Any]]:
-        """Drain the ``gridtsne`` events received so far (:func:`~gridtsne_dev.bus.drain`: those the
-        application emits are checked against their schemas)."""
+        """Drain the ``gridtsne`` events received so far, checked by :func:`~gridtsne_dev.bus.drain`."""
         return drain(self.client("sqs"), self.queue_url(self.events_queue), wait)
 
     def download(self, job: str, out: Path) -> list[Path]:
