@@ -366,7 +366,7 @@ class EmbeddedStack:
         return self.emit(execution_status_event(self.execution(job)))
 
     def execution(self, job: str) -> dict[str, Any]:
-        """The job's latest execution (``DescribeExecution``): its record's, else the latest named by the id."""
+        """The job's latest execution (``DescribeExecution``): its record's, else the newest named by it."""
         from gridtsne.aws.table import JobTable
 
         sfn = self.client("stepfunctions")
