@@ -163,3 +163,36 @@ def test_a_failing_collection_fails_only_its_messages(
     response = stack.shim.invoke("embed", sqs_event(messages, "q"))
     assert response == {"batchItemFailures": [{"itemIdentifier": "b"}]}
     assert shards(stack, "lucky") and not shards(stack, "unlucky")
+
+
+def test_oversized_and_disguised_uploads_are_refused_before_they_are_read(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file over the size limit is refused from its declared size, a non-image from its first bytes:
+    neither is downloaded whole (the bytes read from S3 are counted)."""
+    import botocore.response
+
+    monkeypatch.setenv("GRIDTSNE_MAX_MEGABYTES", "1")
+    big = b"\x89PNG\r\n\x1a\n" + bytes(3 * 2**20)
+    disguised = b"<html>" + bytes(900_000)
+    events = [put(stack, "uploads/sizes/big.png", big), put(stack, "uploads/sizes/page.jpg", disguised)]
+    served = []
+    real_read = botocore.response.StreamingBody.read
+
+    def counted(self: botocore.response.StreamingBody, amt: int | None = None) -> bytes:
+        data: bytes = real_read(self, amt)
+        served.append(len(data))
+        return data
+
+    monkeypatch.setattr(botocore.response.StreamingBody, "read", counted)
+    messages = [
+        {"MessageId": f"m{i}", "ReceiptHandle": "r", "Body": json.dumps(e)} for i, e in enumerate(events)
+    ]
+    assert stack.shim.invoke("embed", sqs_event(messages, "q")) == {"batchItemFailures": []}
+    monkeypatch.undo()
+    store = S3Store(stack.bucket)
+    collected = load_collection(store, "sizes", list_inputs(store, "uploads/sizes/").images)
+    reasons = {s["key"].rsplit("/", 1)[-1]: s["reason"] for s in collected.skipped}
+    assert reasons["big.png"].startswith("file too large")
+    assert reasons["page.jpg"].startswith("not an image")
+    assert sum(served) < 100_000, served  # neither object was read whole

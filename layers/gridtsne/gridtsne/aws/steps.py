@@ -200,7 +200,7 @@ def thumbnails(store: Store | None, collected: Collected, tile: int) -> np.ndarr
         picture = None
         if tile > side and store is not None:
             try:
-                picture = square(decode(store.read(key), min_side=tile), tile)
+                picture = square(decode(store.read(key, Limits().max_bytes), min_side=tile), tile)
             except (NotFoundError, ImageError, OSError):
                 picture = None
         if picture is None:

@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.core.embed import Embedder, content_hash, embed_sources
+from gridtsne.core.embed import DELETED, Embedder, content_hash, embed_sources, read_source
 from gridtsne.core.images import Limits
+from gridtsne.core.inputs import reader
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
     "upload_prefix",
 ]
 
-#: The reason recorded for an object deleted between its event and its reading.
-DELETED = "deleted before it could be read"
 #: Side of the tile thumbnails kept with the vectors (renders at this tile size or smaller need no originals).
 THUMB_SIDE = 64
 VERSION = 1
@@ -130,12 +129,8 @@ def embed_objects(
     manifest_key = f"{prefix}shards/{sid}.json"
 
     def fetch(obj: ObjectInfo) -> bytes | str:
-        try:
-            return store.read(obj.key)
-        except NotFoundError:
-            return DELETED
-        except OSError as exc:
-            return f"unreadable ({exc})"
+        # Size and type are checked before the object is read whole (and never past the size limit).
+        return read_source(reader(store, obj.key, limits or Limits()))
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
         blobs = list(pool.map(fetch, objects))

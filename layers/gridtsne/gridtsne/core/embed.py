@@ -246,16 +246,23 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def read_source(read: Callable[[], bytes]) -> bytes | str:
+    """The bytes a source's reader returns, or why it cannot be read (the reason the input is skipped)."""
+    try:
+        return read()
+    except (ImageError, ObjectError) as exc:
+        return exc.reason
+    except NotFoundError:
+        return DELETED
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+
+
 def _decode_one(source: Source, embedder: Embedder, tile: int | None, limits: Limits | None) -> _Decoded:
     key, read = source
-    try:
-        data = read()
-    except (ImageError, ObjectError) as exc:
-        return _Decoded(key, "", error=exc.reason)
-    except NotFoundError:
-        return _Decoded(key, "", error=DELETED)
-    except OSError as exc:
-        return _Decoded(key, "", error=f"unreadable ({exc.strerror or exc})")
+    data = read_source(read)
+    if isinstance(data, str):
+        return _Decoded(key, "", error=data)
     digest = content_hash(data)
     try:
         image = decode(data, min_side=max(embedder.size, tile or 0), limits=limits)
