@@ -205,3 +205,46 @@ def test_the_same_request_after_its_record_expired_runs_again(stack: EmbeddedSta
     stack.client("dynamodb").delete_item(TableName=stack.table, Key={"id": {"S": job}})
     again = start(stack, collection, "expired-then-again")
     assert stack.wait(again, timeout=60)["status"] == "succeeded"
+
+
+def test_concurrent_jobs_on_one_collection_each_succeed_with_the_whole_collection(
+    stack: EmbeddedStack, collection: str
+) -> None:
+    jobs = [start(stack, collection, f"concurrent-{i}") for i in range(3)]
+    assert len(set(jobs)) == 3
+    outputs = [stack.wait(job, timeout=300) for job in jobs]
+    assert [o["status"] for o in outputs] == ["succeeded"] * 3
+    store = S3Store(stack.bucket)
+    for job in jobs:
+        layout = json.loads(store.read(job_prefix(job) + "layout.json"))
+        assert sorted(i["key"] for i in layout["images"]) == [
+            f"uploads/{collection}/{i}.png" for i in range(6)
+        ]
+    assert not_stuck(stack) == []
+
+
+def test_uploads_during_a_job_join_the_next_job_not_the_running_one(stack: EmbeddedStack) -> None:
+    upload(stack, "growing")
+    reduce = stack.shim.handlers["reduce"]
+
+    def upload_then_reduce(event: dict[str, Any], context: Any) -> Any:
+        late = [put(stack, f"uploads/growing/late-{i}.png", png((9, 99 + i, 199))) for i in range(2)]
+        assert stack.deliver(late)["failed"] == 0
+        return reduce(event, context)
+
+    stack.shim.register("reduce", upload_then_reduce)
+    try:
+        first = start(stack, "growing", "same request")
+        output = stack.wait(first, timeout=300)
+    finally:
+        stack.shim.register("reduce", reduce)
+    # The running job lays out the collection as it was when it started, whole and consistent.
+    assert output["status"] == "succeeded" and output["count"] == 6
+    store = S3Store(stack.bucket)
+    layout = json.loads(store.read(job_prefix(first) + "layout.json"))
+    assert not any("late-" in i["key"] for i in layout["images"] + layout["skipped"])
+    # The same request now finds new content: a new job, with every picture.
+    second = start(stack, "growing", "same request")
+    assert second != first
+    assert stack.wait(second, timeout=300)["count"] == 8
+    assert not_stuck(stack) == []
