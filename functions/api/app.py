@@ -70,6 +70,9 @@ class Visualization(BaseModel):
     created: str
     updated: str
     count: int | None = Field(None, description="Images placed on the grid.")
+    quality: dict[str, Any] | None = Field(
+        None, description="The layout's quality (layout.json), when succeeded."
+    )
     data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
     error: Failure | None = None
 
@@ -83,6 +86,7 @@ def _view(record: JobRecord, urls: dict[str, str] | None = None) -> Visualizatio
         created=record.created,
         updated=record.updated,
         count=record.count,
+        quality=record.quality,
         data={name: Link(url=url) for name, url in urls.items()} if urls else None,
         error=(
             Failure(error=record.error or "", cause=record.cause or "") if record.status == "FAILED" else None
