@@ -53,14 +53,16 @@ _DEFAULTS = Params()
 
 @dataclass(frozen=True)
 class Features:
-    """How pictures become model inputs: ``fit`` to a square at ``size`` px (None: the former size rule)."""
+    """How pictures become model inputs: ``fit`` to a square at ``size`` px (None: the former size rule),
+    with the fp32 model or its static INT8 copy."""
 
     fit: Fit = "squash"
     size: int | None = 224
+    int8: bool = False
 
     @property
     def tag(self) -> str:
-        return f"{self.fit}-{self.size or 'rule'}"
+        return f"{self.fit}-{self.size or 'rule'}" + ("-int8" if self.int8 else "")
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ METHODS: dict[str, Method] = {
         replace(DEFAULT, name="pca50+refine", pca=50),
         replace(DEFAULT, name="pca50+full+refine", pca=50, full_schedule=True),
         DEFAULT,
+        replace(DEFAULT, name="default-int8", features=Features("squash", 224, int8=True)),
     )
 }
 DEFAULT_METHODS = ("seed", "default")
@@ -134,7 +137,7 @@ class Collection:
     def canonical(self, features: Features) -> Features:
         """``features``, with the fit that gives the same pixels when every image is square (squash)."""
         if all(im.width == im.height for im in self.images):
-            return Features("squash", features.size)
+            return replace(features, fit="squash")
         return features
 
 
@@ -197,6 +200,8 @@ def embed(collection: Collection, features: Features, *, fresh: bool = False) ->
         saved = np.load(path)
         return saved["vectors"], float(saved["seconds"])
     spec = load_spec()
+    if features.int8:  # written by ``python -m benchmarks.quantize``
+        spec = replace(spec, path=CACHE / f"{spec.path.stem}.int8.onnx")
     embedder = Embedder(spec, size=features.size or size_rule(collection.images, spec))
     start = time.perf_counter()
     batches = []

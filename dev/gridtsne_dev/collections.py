@@ -10,10 +10,12 @@ name     source                                    images   labels sizes
 ======== ========================================= ======== ====== =========================================
 digits   scikit-learn's bundled digits             1797     10     64 px squares (8×8 upscaled)
 photos   scikit-image's bundled photographs        1980     12     96 px square patches
-crops    scikit-image's bundled photographs        1200     12     48–512 px, aspect ratios 0.4–2.5
-icons    npm ``remixicon`` 4.9.1 (SVG, line style) ~1610    20     96 px, transparent, rendered with CairoSVG
-stamps   Debian ``tuxpaint-stamps-default``        ~1000    11     photo cut-outs and clip art, transparent,
-         2022.06.04-1 (PNG and SVG)                                ~40–900 px, aspect ratios ~0.2–5
+crops    scikit-image's bundled photographs        1200     12     longer side 48–512 px (short 21–491),
+                                                                   aspect ratios 0.4–2.5, JPEG
+icons    npm ``remixicon`` 4.9.1 (SVG, line style) 1539     19     96 px, transparent, rendered with CairoSVG
+stamps   Debian ``tuxpaint-stamps-default``        1033     14     photo cut-outs and clip art, transparent,
+         2022.06.04-1 (PNG and SVG)                                short side 7–917 px (median 145),
+                                                                   aspect ratios 0.12–13.9
 animals  PyPI ``animal-mnist`` 0.4                 1500     10     28 px greyscale silhouettes
 ======== ========================================= ======== ====== =========================================
 
