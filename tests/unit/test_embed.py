@@ -43,6 +43,7 @@ def embedder(spec: ModelSpec) -> Embedder:
 
 def test_the_model_sees_the_whole_picture_at_its_own_size(spec: ModelSpec, embedder: Embedder) -> None:
     assert Embedder(spec, threads=1).size == spec.size == 224  # no size rule: the model's own input
+    assert embedder.describe()["fit"] == "squash"  # recorded with every shard and layout
     wide = Image.new("RGB", (90, 30), "blue")
     wide.paste(Image.new("RGB", (30, 30), "red"), (0, 0))  # the left third is red
     tensor = embedder.preprocess(wide)

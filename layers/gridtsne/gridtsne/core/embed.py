@@ -64,6 +64,10 @@ class Embedded:
     thumbnails: np.ndarray | None = None
 
 
+#: How :meth:`Embedder.preprocess` fits a picture to the model's square input, as recorded with the vectors.
+FIT = "squash"
+
+
 class Embedder:
     """An ONNX Runtime session with the model's preprocessing.
 
@@ -127,8 +131,8 @@ class Embedder:
         return np.asarray(out, dtype=np.float32).reshape(len(batch), -1)
 
     def describe(self) -> dict[str, object]:
-        """The model spec plus the input side actually used."""
-        return {**self.spec.describe(), "input_size": self.size}
+        """The model spec plus the input side actually used and how pictures are fitted to it."""
+        return {**self.spec.describe(), "input_size": self.size, "fit": FIT}
 
 
 @dataclass
