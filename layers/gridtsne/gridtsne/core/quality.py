@@ -146,7 +146,7 @@ def neighbour_share(
     float
         The mean over the queried images with at least one grid neighbour (1.0 when there is none).
     """
-    x = np.asarray(features, dtype=np.float64)
+    x = np.asarray(features, dtype=np.float32)  # no float64 copy: N may be a million
     pos = np.asarray(cells, dtype=np.int64)
     n = len(x)
     if n < 2:
@@ -156,11 +156,12 @@ def neighbour_share(
     index[pos[:, 0] + 1, pos[:, 1] + 1] = np.arange(n)
     around = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]
     query = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
-    sq = np.einsum("ij,ij->i", x, x)
+    sq = np.einsum("ij,ij->i", x, x, dtype=np.float64)
+    chunk = max(1, min(1024, 2**25 // n))  # queries per block: at most 32 M distances (256 MB)
     shares: list[np.ndarray] = []
-    for start in range(0, len(query), 1024):
-        rows = query[start : start + 1024]
-        d2 = sq[rows, None] - 2 * x[rows] @ x.T + sq[None, :]
+    for start in range(0, len(query), chunk):
+        rows = query[start : start + chunk]
+        d2 = sq[rows, None] - 2 * (x[rows] @ x.T).astype(np.float64) + sq[None, :]
         d2[np.arange(len(rows)), rows] = np.inf
         kth = np.partition(d2, k - 1, axis=1)[:, k - 1 : k]
         grid = np.stack([index[pos[rows, 0] + 1 + dr, pos[rows, 1] + 1 + dc] for dr, dc in around], axis=1)

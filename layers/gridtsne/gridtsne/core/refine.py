@@ -82,13 +82,13 @@ def reduce_features(features: np.ndarray, dims: int, *, seed: int = 0) -> np.nda
     A randomised range finder with two power iterations: far cheaper than a full SVD of a wide matrix,
     and exact enough for comparing distances. Features of at most ``dims`` dimensions are only centred.
     """
-    x = np.asarray(features, dtype=np.float64)
-    x = x - x.mean(axis=0)
+    x = np.asarray(features, dtype=np.float32)  # float32 throughout: N may be a million
+    x = x - x.mean(axis=0, dtype=np.float64).astype(np.float32)
     d = x.shape[1]
     if d <= dims:
-        return np.asarray(x, dtype=np.float32)
+        return np.asarray(x)
     rng = np.random.default_rng(seed)
-    basis = x @ rng.standard_normal((d, min(d, dims + 10)))
+    basis = x @ rng.standard_normal((d, min(d, dims + 10))).astype(np.float32)
     for _ in range(2):
         basis, _ = np.linalg.qr(basis)
         basis = x @ (x.T @ basis)
