@@ -54,6 +54,8 @@ def test_a_folder_without_images_fails_with_one_line_and_writes_why(tmp_path: Pa
     assert "skipped 1: not an image file (1)" in proc.stderr
     layout = json.loads((out / "layout.json").read_text())
     assert layout["skipped"] == [{"key": "notes.txt", "reason": "not an image file"}]
+    assert layout["quality"] == {}  # nothing placed, nothing measured
+    assert "quality:" not in proc.stderr
 
 
 def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None:

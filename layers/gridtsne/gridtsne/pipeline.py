@@ -177,7 +177,7 @@ def place(
     Returns
     -------
     Layout
-        With ``timings`` ``assign``, ``refine`` and ``quality`` added.
+        With ``timings`` ``assign``, ``refine`` and ``quality`` added; ``quality`` is empty without images.
     """
     timer = Timer()
     with timer.stage("assign"):
@@ -185,7 +185,7 @@ def place(
     with timer.stage("refine"):
         cells = refine(vectors, cells, params.refine, seed=params.reduce.seed)
     with timer.stage("quality"):
-        quality = layout_quality(vectors, cells)
+        quality = layout_quality(vectors, cells) if len(cells) else {}
     return Layout(
         rows=rows,
         cols=cols,
