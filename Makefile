@@ -9,7 +9,7 @@ SAMPLES := samples/digits
 # torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack); empty: PyPI only.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv model layer samples demo local test lint unit integration bench browser clean
+.PHONY: venv model layer samples demo local test lint unit integration bench bench-deps browser clean
 
 venv: $(VENV)/.installed $(MODEL)
 
@@ -41,6 +41,11 @@ $(SAMPLES)/.written: | $(VENV)/.installed
 demo: venv samples
 	$(BIN)/gridtsne local --images $(SAMPLES) --out out/demo
 
+# The quality suite's collections: CairoSVG renders the icons and stamps with the system's cairo; npm and
+# apt-get fetch their packages once into samples/.cache.
+bench-deps:
+	@{ ldconfig -p | grep -q 'libcairo\.so\.2' && command -v npm >/dev/null 2>&1; } || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 npm >/dev/null; }
+
 browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
@@ -60,7 +65,7 @@ lint: venv $(CHECKOV_VENV)/.installed
 test: venv samples browser lint
 	$(BIN)/python -m pytest
 
-bench: venv samples
+bench: venv samples bench-deps
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: the end-to-end comparison, the assignment solvers, then tile pyramids."""
+"""``python -m benchmarks``: the quality suite, the end-to-end comparison, the assignment solvers, then
+tile pyramids."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from gridtsne_dev.samples import write_photo_patches
 
-from benchmarks import end_to_end
+from benchmarks import end_to_end, quality
 
 
 def main() -> None:
@@ -18,6 +19,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each method (medians are quoted)")
     parser.add_argument("--quick", action="store_true", help="skip the largest assignment case")
     args = parser.parse_args()
+    # Every collection of the suite, three seeds, the seed's method against the default.
+    quality.main(["--seeds", "3", "--methods", ",".join(quality.DEFAULT_METHODS)])
+    print(flush=True)
     folders = args.images or [Path("samples/digits"), Path("samples/photos")]
     if not args.images:
         write_photo_patches(folders[1])

@@ -3,7 +3,8 @@
 The seed's method, as first published: decode every file with Pillow at full size, embed at 224 px with
 ONNX Runtime one batch after another, PCA to 50 then openTSNE with its defaults, dense ``lapjv`` on the
 N×N squared-distance matrix, paste tiles with Pillow. Both run in turn ``repeat`` times; figures are
-medians, and the ratio is ours / seed's per pair, then the median.
+medians, and the ratio is ours / seed's per pair, then the median. Our ``assign`` stage is
+:func:`gridtsne.pipeline.place`: the assignment, the refinement and the layout's quality block.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def our_method(folder: Path, params: Params) -> tuple[Run, Embedder]:
     with measured() as run.stages["reduce"]:
         points = reduce_stage(embedded.vectors, params)
     with measured() as run.stages["assign"]:
-        layout = place(embedded.keys, points, params)
+        layout = place(embedded.keys, points, params, vectors=embedded.vectors)
     with measured() as run.stages["render"]:
         assert embedded.thumbnails is not None
         render_outputs(layout, embedded.thumbnails)

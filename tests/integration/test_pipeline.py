@@ -45,6 +45,8 @@ def test_digits_quality(digits_result: tuple[dict, np.ndarray]) -> None:
     labels = [label_of(im["key"]) for im in layout["images"]]
     assert knn_label_accuracy(cells, labels, k=10) >= 0.80
     assert dpq(vectors, cells, p=16) >= 0.85
+    assert layout["quality"]["dpq16"] == pytest.approx(dpq(vectors, cells, p=16), abs=1e-4)
+    assert layout["quality"]["images"] == layout["quality"]["dpq_images"] == len(cells)
 
 
 def test_same_input_and_seed_give_the_same_layout(small_digits_dir: Path, tmp_path: Path) -> None:

@@ -74,6 +74,14 @@ def site(tmp_path: Path) -> Iterator[Site]:
         ],
         "skipped": [{"key": "broken.jpg", "reason": "not an image"}],
         "duplicates": [{"key": "photos/copy.jpg", "same_as": "photos/r0/c0.jpg"}],
+        "quality": {
+            "dpq16": 0.9,
+            "neighbours": 0.6,
+            "k": 8,
+            "images": 44,
+            "dpq_images": 44,
+            "neighbour_images": 44,
+        },
     }
     (tmp_path / "layout.json").write_text(json.dumps(layout))
     mosaic = Image.new("RGB", (COLS * TILE, ROWS * TILE))
@@ -234,6 +242,8 @@ def test_viewer_in_chromium(site: Site, browser: Any) -> None:
     assert "44 placed" in page.inner_text("#summary-text")
     assert "1 skipped" in page.inner_text("#summary-text")
     assert "1 duplicates" in page.inner_text("#summary-text")
+    assert "DPQ16 0.900 · neighbours 60%" in page.inner_text("#summary-text")
+    assert page.text_content("#quality").startswith("DPQ16 0.900 · neighbours 60% (of the 8 cells around")
 
     # hovering a tile shows its key (the hostile one is text, never markup)
     page.mouse.move(*centre(page, 3, 3))

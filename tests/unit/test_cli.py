@@ -54,6 +54,8 @@ def test_a_folder_without_images_fails_with_one_line_and_writes_why(tmp_path: Pa
     assert "skipped 1: not an image file (1)" in proc.stderr
     layout = json.loads((out / "layout.json").read_text())
     assert layout["skipped"] == [{"key": "notes.txt", "reason": "not an image file"}]
+    assert layout["quality"] == {}  # nothing placed, nothing measured
+    assert "quality:" not in proc.stderr
 
 
 def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None:
@@ -66,3 +68,8 @@ def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None
     for stage in ("embed", "reduce", "assign", "render"):
         assert f"{stage}" in proc.stderr
     assert "placed 120 images on a 10x12 grid" in proc.stderr
+    quality = layout["quality"]
+    assert (quality["images"], quality["k"]) == (120, 8) and 0.5 < quality["dpq16"] <= 1
+    assert f"quality: DPQ16 {quality['dpq16']:.3f} · neighbours {quality['neighbours']:.0%}" in proc.stderr
+    assert layout["params"]["refine"] == {"radius": 1.5, "dims": 128, "max_sweeps": 6}
+    assert layout["params"]["pca_dims"] == 50 and layout["model"]["input_size"] == 224

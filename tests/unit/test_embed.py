@@ -1,14 +1,13 @@
-"""Embedding: the automatic input size, duplicates (first key kept), skipped files and thumbnails."""
+"""Embedding: the whole picture at the model's size, duplicates (first key kept), skipped files, tiles."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 from collections.abc import Callable
 
 import numpy as np
 import pytest
-from gridtsne.core.embed import DELETED, Embedded, Embedder, Source, auto_input_size, embed_sources
+from gridtsne.core.embed import DELETED, Embedded, Embedder, Source, embed_sources
 from gridtsne.core.images import ImageError
 from gridtsne.core.model import ModelSpec, load_spec
 from gridtsne.store import NotAFileError, NotFoundError, TooLargeError
@@ -42,19 +41,18 @@ def embedder(spec: ModelSpec) -> Embedder:
     return Embedder(spec, threads=1, batch_size=2, size=64)
 
 
-def test_auto_input_size_follows_the_median_within_bounds(spec: ModelSpec) -> None:
-    assert (spec.size, spec.multiple_of) == (224, 32)
-    assert auto_input_size([], spec) == 224  # nothing known: the model's own size
-    assert auto_input_size([100], spec) == 128  # 1.25 × 100 = 125, up to the multiple of 32
-    assert auto_input_size([10, 100, 1000], spec) == 128  # the median, not the mean (370)
-    assert auto_input_size([10, 12], spec) == 64  # never below 64
-    assert auto_input_size([4000, 3000], spec) == 224  # never above the model's size
-    for side in range(40, 200, 7):
-        size = auto_input_size([side], spec)
-        assert size % 32 == 0 and 64 <= size <= 224
-        assert size >= min(224, 1.25 * side) and size - 32 < max(64, 1.25 * side)  # the smallest that fits
-    bigger = dataclasses.replace(spec, size=512, multiple_of=64)
-    assert auto_input_size([300], bigger) == 384  # 375, up to the model's multiple of 64
+def test_the_model_sees_the_whole_picture_at_its_own_size(spec: ModelSpec, embedder: Embedder) -> None:
+    assert Embedder(spec, threads=1).size == spec.size == 224  # no size rule: the model's own input
+    assert embedder.describe()["fit"] == "squash"  # recorded with every shard and layout
+    wide = Image.new("RGB", (90, 30), "blue")
+    wide.paste(Image.new("RGB", (30, 30), "red"), (0, 0))  # the left third is red
+    tensor = embedder.preprocess(wide)
+    assert tensor.shape == (3, 64, 64)
+    red = embedder.preprocess(Image.new("RGB", (8, 8), "red"))[:, 0, 0]
+    blue = embedder.preprocess(Image.new("RGB", (8, 8), "blue"))[:, 0, 0]
+    # Squashed, not cropped: a centre crop would cut the red third away.
+    assert np.allclose(tensor[:, 32, 0], red) and np.allclose(tensor[:, 32, 63], blue)
+    assert np.allclose(tensor[:, 0, 10], red) and np.allclose(tensor[:, 63, 10], red)
 
 
 def test_the_first_identical_file_in_input_order_is_kept(embedder: Embedder) -> None:

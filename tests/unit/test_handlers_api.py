@@ -111,10 +111,19 @@ def test_get_follows_progress_then_gives_presigned_urls(stack: EmbeddedStack) ->
     }.items():
         outputs[name] = f"visualizations/{job}/{file}"
         s3.put_object(Bucket=stack.bucket, Key=outputs[name], Body=f"content of {file}".encode())
-    table.succeed(job, outputs, count=7)
+    quality = {
+        "dpq16": 0.9123,
+        "neighbours": 0.5,
+        "k": 8,
+        "images": 7,
+        "dpq_images": 7,
+        "neighbour_images": 7,
+    }
+    table.succeed(job, outputs, count=7, quality=quality)
     status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
     output = body["output"]
     assert (status, output["status"], output["count"]) == (200, "succeeded", 7)
+    assert output["quality"] == quality
     assert output["progress"] == {"stage": "done", "percent": 100}
     assert set(output["data"]) == {"image", "layout", "viewer", "scatter"}
     url = output["data"]["image"]["url"]

@@ -66,6 +66,8 @@ def test_render_writes_every_output(stack: EmbeddedStack, finished: dict) -> Non
     assert layout["grid"]["tile"] == 32
     assert layout["skipped"][0]["key"] == "uploads/steps/zz corrupt.png"
     assert layout["duplicates"][0]["key"] == "uploads/steps/zz copy.png"
+    assert layout["quality"]["images"] == 12 and 0 < layout["quality"]["dpq16"] <= 1
+    assert layout["params"]["refine"] == {"radius": 1.5, "dims": 128, "max_sweeps": 6}
     mosaic = Image.open(io.BytesIO(store.read(rendered["outputs"]["image"])))
     assert mosaic.size == (layout["grid"]["cols"] * 32, layout["grid"]["rows"] * 32)
     viewer = store.read(rendered["outputs"]["viewer"]).decode()
@@ -77,6 +79,8 @@ def test_publish_marks_succeeded_and_announces(stack: EmbeddedStack, finished: d
     record = JobTable(stack.table).get(finished["job_id"])
     assert record is not None and record.status == "SUCCEEDED" and record.count == 12
     assert record.outputs == finished["rendered"]["outputs"]
+    layout = json.loads(S3Store(stack.bucket).read(record.outputs["layout"]))
+    assert record.quality == layout["quality"]  # the API shows the layout's quality block
     (announced,) = [e for e in stack.received_events() if e["detail"]["id"] == finished["job_id"]]
     assert announced["source"] == "gridtsne" and announced["detail-type"] == "Visualization Succeeded"
     assert announced["detail"]["count"] == 12

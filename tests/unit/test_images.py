@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from gridtsne.core.images import ImageError, Limits, decode, probe_size, sniff
+from gridtsne.core.images import ImageError, Limits, decode, sniff
 from PIL import Image
 
 from tests.support import encode, exif_rotated_jpeg, png_claiming
@@ -87,12 +87,6 @@ def test_limits_are_enforced() -> None:
         decode(data, limits=Limits(max_bytes=10))
     with pytest.raises(ImageError, match="image too large"):
         decode(data, limits=Limits(max_pixels=50 * 50))
-
-
-def test_probe_size_reads_headers_only() -> None:
-    assert probe_size(png_claiming(3000, 2000)) == (3000, 2000)
-    assert probe_size(png_claiming(30000, 30000)) is None  # a bomb is not worth a size
-    assert probe_size(b"nope") is None
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF"])

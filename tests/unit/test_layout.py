@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gridtsne.output.layout import VERSION, Layout, check
+from gridtsne.output.layout import VERSION, Layout, check, quality_text
 
 
 def sample() -> Layout:
@@ -24,6 +24,14 @@ def sample() -> Layout:
         timings={"embed": 1.5, "reduce": 0.25},
         model={"name": "m", "input_size": 64},
         params={"perplexity": 30.0},
+        quality={
+            "dpq16": 0.9,
+            "neighbours": 0.5,
+            "k": 8,
+            "images": 3,
+            "dpq_images": 3,
+            "neighbour_images": 3,
+        },
     )
 
 
@@ -38,6 +46,7 @@ def test_round_trip_through_json_keeps_everything() -> None:
     assert (back.rows, back.cols, back.tile) == (2, 3, 32)
     assert back.skipped == layout.skipped and back.duplicates == layout.duplicates
     assert back.timings == layout.timings and back.model == layout.model and back.params == layout.params
+    assert back.quality == layout.quality
     assert back.to_dict() == data
 
 
@@ -100,3 +109,14 @@ def test_check_compares_with_the_inputs() -> None:
         check(data, [*keys, "lost.png"])
     with pytest.raises(ValueError, match=r"missing \[\], unexpected \['copy.png'\]"):
         check(data, keys[:-1])
+
+
+def test_quality_text_says_what_the_numbers_are() -> None:
+    block = {"dpq16": 0.91234, "neighbours": 0.4567, "k": 8, "images": 20_000, "dpq_images": 4000}
+    text = quality_text({**block, "neighbour_images": 10_000})
+    assert text.startswith(
+        "DPQ16 0.912 · neighbours 46% (of the 8 cells around each image, the share holding"
+    )
+    assert text.endswith("on a sample)")
+    whole = quality_text({**block, "images": 4000, "neighbour_images": 4000})
+    assert "sample" not in whole

@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 import openTSNE
 import pytest
-from gridtsne.core.reduce import (
-    AUTO_PCA_DIMS,
-    AUTO_PCA_MAX_POINTS,
-    ReduceParams,
-    effective_perplexity,
-    pca_dims_for,
-    reduce,
-)
+from gridtsne.core.reduce import ReduceParams, effective_perplexity, pca, reduce
 
 QUICK = ReduceParams(perplexity=5, early_exaggeration_iter=50, n_iter=50, n_jobs=1)
 
@@ -78,10 +71,11 @@ def test_perplexity_is_capped_for_small_sets() -> None:
     assert effective_perplexity(2, 30) == 1  # never below 1
 
 
-def test_pca_dims() -> None:
-    assert pca_dims_for(100, 1280, 20) == 20  # as given
-    assert pca_dims_for(AUTO_PCA_MAX_POINTS, 1280, None) == 1280  # small sets keep every dimension
-    assert pca_dims_for(AUTO_PCA_MAX_POINTS + 1, 1280, None) == AUTO_PCA_DIMS
+def test_pca_projects_or_only_centres() -> None:
+    vectors = clusters(60, d=16)
+    assert pca(vectors, 5).shape == (60, 5)
+    kept = pca(vectors, 50)  # more components than dimensions: every dimension, centred
+    assert np.allclose(kept, vectors - vectors.mean(axis=0), atol=1e-5)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -28,6 +28,7 @@ def layout(keys: list[str], rows: int = 4, cols: int = 4, **extra: Any) -> dict[
         "timings": {},
         "model": {},
         "params": {},
+        "quality": extra.get("quality", {}),
     }
 
 
@@ -156,6 +157,14 @@ def test_summary_counts_and_lists() -> None:
     assert len(data["skipped"]["items"]) == LISTED
     assert data["skipped"]["items"][0] == {"key": "bad0.jpg", "reason": "not an image"}
     assert data["duplicates"] == {"count": 1, "items": [{"key": "copy.jpg", "same_as": "a.jpg"}]}
+
+
+def test_header_shows_the_quality() -> None:
+    block = {"dpq16": 0.9123, "neighbours": 0.61, "k": 8, "images": 2, "dpq_images": 2, "neighbour_images": 2}
+    data = embedded(viewer_html(layout(["a.jpg", "b.jpg"], quality=block), "m.jpg"))
+    assert data["quality"]["dpq16"] == 0.9123 and data["quality"]["neighbours"] == 0.61
+    assert data["quality"]["text"].startswith("DPQ16 0.912 · neighbours 61%")
+    assert embedded(viewer_html(layout(["a.jpg"]), "m.jpg"))["quality"] is None  # older layouts have none
 
 
 def test_tile_pyramid_replaces_the_mosaic() -> None:

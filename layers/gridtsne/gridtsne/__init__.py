@@ -4,7 +4,7 @@ Data flows one way: pictures -> vectors -> 2-D points -> cells -> pictures again
 its layers, each using only those above it in this list:
 
 - :mod:`gridtsne.core`: the algorithms (decode, input rule, model spec, embed, reduce, assign + LAP solver,
-  quality); no storage, no AWS.
+  refine, quality); no storage, no AWS.
 - :mod:`gridtsne.output`: what a run produces (``layout.json``, mosaic and scatter, tile pyramid, viewer).
 - :mod:`gridtsne.store` (a folder or a bucket behind one interface) and :mod:`gridtsne.pipeline` (the
   stages end to end over a store), with :mod:`gridtsne.cli` on top: ``gridtsne run``.

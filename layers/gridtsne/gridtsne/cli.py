@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 from gridtsne.core.assign import parse_grid
 from gridtsne.core.reduce import ReduceParams
+from gridtsne.output.layout import quality_text
 from gridtsne.output.render import parse_colour
 from gridtsne.pipeline import Params, run, write_outputs
 from gridtsne.store import LocalStore
@@ -174,6 +175,9 @@ def summary(layout: dict[str, object], out: Path) -> str:
         lines.append(f"skipped {len(skipped)}: " + "; ".join(f"{r} ({n})" for r, n in reasons.most_common()))
     if duplicates:
         lines.append(f"duplicates {len(duplicates)} (identical files placed once)")
+    quality = layout.get("quality")
+    if isinstance(quality, dict) and quality and images:
+        lines.append("quality: " + quality_text(quality))
     lines.append("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     return "\n".join(lines)
 

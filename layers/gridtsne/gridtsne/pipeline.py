@@ -17,15 +17,17 @@ from typing import Any
 import numpy as np
 
 from gridtsne.core.assign import grid_shape, snap
-from gridtsne.core.embed import Embedded, Embedder, auto_input_size, embed_sources
-from gridtsne.core.images import Limits, probe_size
+from gridtsne.core.embed import Embedded, Embedder, embed_sources
+from gridtsne.core.images import Limits
 
 # Re-exported: listing the inputs is the first stage.
 from gridtsne.core.inputs import Inputs as Inputs
 from gridtsne.core.inputs import list_inputs as list_inputs
 from gridtsne.core.inputs import reader
 from gridtsne.core.model import load_spec
+from gridtsne.core.quality import layout_quality
 from gridtsne.core.reduce import ReduceParams, reduce
+from gridtsne.core.refine import RefineParams, refine
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
 from gridtsne.store import Store
@@ -49,11 +51,11 @@ class Params:
     keep_duplicates
         Place identical files every time instead of once.
     model, input_size
-        ONNX model file (default: the built-in one) and its input side (default: from the images' sizes).
+        ONNX model file (default: the built-in one) and its input side (default: the model's own).
     batch_size
         Images per model call.
-    reduce, limits
-        The 2-D reduction's settings and the per-file limits.
+    reduce, refine, limits
+        The 2-D reduction's settings, the refinement's after the assignment, and the per-file limits.
     """
 
     rows: int | None = None
@@ -65,6 +67,7 @@ class Params:
     input_size: int | None = None
     batch_size: int = 32
     reduce: ReduceParams = field(default_factory=ReduceParams)
+    refine: RefineParams = field(default_factory=RefineParams)
     limits: Limits = field(default_factory=Limits)
 
     def describe(self) -> dict[str, Any]:
@@ -77,6 +80,7 @@ class Params:
             "keep_duplicates": self.keep_duplicates,
             "input_size": self.input_size,
             **self.reduce.describe(),
+            "refine": self.refine.describe(),
         }
 
 
@@ -110,17 +114,13 @@ def embed_stage(
 ) -> tuple[Embedded, Embedder]:
     """Decode and embed ``keys`` from ``store``, keeping tile thumbnails.
 
-    Without ``params.input_size`` the model's input side is chosen from a sample of the images' sizes
-    (:func:`~gridtsne.core.embed.auto_input_size`).
-
     Returns
     -------
     tuple
         What was embedded (thumbnails of ``params.tile`` px included) and the model session used.
     """
     spec = load_spec(params.model)
-    size = params.input_size or auto_input_size(_sample_short_sides(store, keys, params.limits), spec)
-    embedder = Embedder(spec, batch_size=params.batch_size, size=size)
+    embedder = Embedder(spec, batch_size=params.batch_size, size=params.input_size)
     sources = [(key, reader(store, key, params.limits)) for key in keys]
     total = len(keys)
     embedded = embed_sources(
@@ -150,13 +150,14 @@ def place(
     points: np.ndarray,
     params: Params,
     *,
+    vectors: np.ndarray,
     skipped: Sequence[dict[str, str]] = (),
     duplicates: Sequence[dict[str, str]] = (),
     timings: Mapping[str, float] | None = None,
     model: Mapping[str, Any] | None = None,
     extra_params: Mapping[str, Any] | None = None,
 ) -> Layout:
-    """Assign every point to a grid cell (the ``assign`` stage, timed) and build the layout.
+    """Assign every point to a grid cell, refine the grid, measure it, and build the layout.
 
     Parameters
     ----------
@@ -165,17 +166,26 @@ def place(
     points
         Their 2-D map (:func:`reduce_stage`).
     params
-        The run's parameters (grid shape, tile); recorded in the layout with ``extra_params``.
+        The run's parameters (grid shape, tile, refinement); recorded in the layout with ``extra_params``.
+    vectors
+        The images' embedding vectors, one row per key: the refinement
+        (:func:`~gridtsne.core.refine.refine`) and the layout's quality
+        (:func:`~gridtsne.core.quality.layout_quality`) work in their space.
     skipped, duplicates, timings, model
         The rest of the layout: inputs not placed, earlier stages' seconds, the embedding model's record.
 
     Returns
     -------
     Layout
-        With ``timings["assign"]`` added.
+        With ``timings`` ``assign``, ``refine`` and ``quality`` added; ``quality`` is empty without images.
     """
-    start = time.perf_counter()
-    rows, cols, cells = assign_stage(points, params)
+    timer = Timer()
+    with timer.stage("assign"):
+        rows, cols, cells = assign_stage(points, params)
+    with timer.stage("refine"):
+        cells = refine(vectors, cells, params.refine, seed=params.reduce.seed)
+    with timer.stage("quality"):
+        quality = layout_quality(vectors, cells) if len(cells) else {}
     return Layout(
         rows=rows,
         cols=cols,
@@ -185,9 +195,10 @@ def place(
         points=points,
         skipped=list(skipped),
         duplicates=list(duplicates),
-        timings={**(timings or {}), "assign": time.perf_counter() - start},
+        timings={**(timings or {}), **timer.seconds},
         model=dict(model or {}),
         params={**params.describe(), **(extra_params or {})},
+        quality=quality,
     )
 
 
@@ -240,6 +251,7 @@ def run(
         [_strip(k, prefix) for k in embedded.keys],
         points,
         params,
+        vectors=embedded.vectors,
         skipped=[{**s, "key": _strip(s["key"], prefix)} for s in not_images + embedded.skipped],
         duplicates=[
             {"key": _strip(d["key"], prefix), "same_as": _strip(d["same_as"], prefix)}
@@ -286,20 +298,6 @@ def write_outputs(
     if progress:
         progress("render", 1, 1)
     return files
-
-
-def _sample_short_sides(store: Store, keys: list[str], limits: Limits, count: int = 64) -> list[int]:
-    """Shorter sides of up to ``count`` images spread evenly over ``keys`` (headers only)."""
-    picks = sorted({round(i * (len(keys) - 1) / max(1, count - 1)) for i in range(count)}) if keys else []
-    sides = []
-    for index in picks:
-        try:
-            size = probe_size(reader(store, keys[index], limits)())
-        except (OSError, KeyError, ValueError):  # the embed stage skips it and says why
-            size = None
-        if size:
-            sides.append(min(size))
-    return sides
 
 
 def _strip(key: str, prefix: str) -> str:

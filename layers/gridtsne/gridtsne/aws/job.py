@@ -89,6 +89,7 @@ class JobRecord(BaseModel):
     execution_arn: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict, description="Output name -> S3 key.")
     count: int | None = Field(None, description="Images placed on the grid.")
+    quality: dict[str, Any] | None = Field(None, description="The layout's quality block (layout.json).")
     error: str | None = None
     cause: str | None = None
 

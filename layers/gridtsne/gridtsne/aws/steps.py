@@ -257,6 +257,7 @@ def render_job(
         collected.keys,
         points,
         pipeline_params(params),
+        vectors=collected.vectors,
         skipped=collected.skipped,
         duplicates=collected.duplicates,
         timings=timings,
@@ -304,7 +305,7 @@ def publish(
         raise TransientError(f"outputs not found: {absent}")
     layout = _read_json(store, outputs["layout"])
     count = len(layout["images"])
-    table.succeed(job, outputs, count=count)
+    table.succeed(job, outputs, count=count, quality=layout.get("quality"))
     detail = {
         "id": job,
         "collection": layout["params"].get("collection"),

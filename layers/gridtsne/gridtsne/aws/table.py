@@ -120,8 +120,14 @@ class JobTable:
                 },
             )
 
-    def succeed(self, job: str, outputs: dict[str, str], count: int | None = None) -> None:
-        """Mark the job SUCCEEDED with its output keys."""
+    def succeed(
+        self,
+        job: str,
+        outputs: dict[str, str],
+        count: int | None = None,
+        quality: dict[str, Any] | None = None,
+    ) -> None:
+        """Mark the job SUCCEEDED with its output keys, image count and the layout's quality block."""
         values: dict[str, Any] = {
             "status": "SUCCEEDED",
             "outputs": outputs,
@@ -129,6 +135,8 @@ class JobTable:
         }
         if count is not None:
             values["count"] = count
+        if quality:
+            values["quality"] = json.dumps(quality, sort_keys=True)  # as text: DynamoDB takes no floats
         self._update(job, values)
 
     def fail(self, job: str, error: str, cause: str) -> bool:
@@ -201,6 +209,7 @@ class JobTable:
     @staticmethod
     def _record(item: dict[str, Any]) -> JobRecord:
         data = _plain(item)
-        if isinstance(data.get("params"), str):
-            data["params"] = json.loads(data["params"])
+        for name in ("params", "quality"):
+            if isinstance(data.get(name), str):
+                data[name] = json.loads(data[name])
         return JobRecord.model_validate(data)

@@ -38,6 +38,7 @@ class Visualization(BaseModel):
     created: str
     updated: str
     count: int | None = Field(None, description="Images placed on the grid.")
+    quality: dict[str, Any] | None = Field(None, description="The layout's quality block, when succeeded.")
     data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
     error: Failure | None = None
 
@@ -68,6 +69,7 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
         created=record.created,
         updated=record.updated,
         count=record.count,
+        quality=record.quality,
         data=data,
         error=failure,
     )

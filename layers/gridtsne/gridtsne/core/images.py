@@ -116,16 +116,6 @@ def sniff(head: bytes) -> None:
     raise ImageError("not an image (unknown format)")
 
 
-def probe_size(data: bytes) -> tuple[int, int] | None:
-    """The (width, height) an image header declares, without decoding pixels; None if unreadable."""
-    try:
-        with Image.open(io.BytesIO(data), formats=FORMATS) as image:
-            width, height = image.size
-    except Exception:
-        return None
-    return int(width), int(height)
-
-
 def to_rgb(image: Image.Image) -> Image.Image:
     """Convert any mode (palette, greyscale, CMYK, 16-bit, with or without alpha) to 8-bit RGB on white."""
     if image.mode == "RGB":

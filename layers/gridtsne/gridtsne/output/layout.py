@@ -2,8 +2,11 @@
 
 ``{"version": 1, "grid": {"rows", "cols", "tile"}, "images": [{"key", "row", "col", "x", "y"}],
 "skipped": [{"key", "reason"}], "duplicates": [{"key", "same_as"}], "timings": {stage: seconds},
-"model": {...}, "params": {...}}``. Every input file appears exactly once (placed, skipped or
-duplicate) and no two images share a cell.
+"model": {...}, "params": {...}, "quality": {...}}``. Every input file appears exactly once (placed,
+skipped or duplicate) and no two images share a cell. ``quality``
+(:func:`gridtsne.core.quality.layout_quality`) measures the grid in the embedding it was made from:
+``dpq16`` and ``neighbours``, the mean share of each image's 8 surrounding cells that hold one of its 8
+nearest images in feature space, with how many images each was computed on.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ class Layout:
         The placed images: their keys, (N, 2) int (row, col) cells and (N, 2) t-SNE positions.
     skipped, duplicates
         ``{"key", "reason"}`` and ``{"key", "same_as"}`` of the inputs not placed.
-    timings, model, params
-        Seconds per stage, the model's spec and the run's parameters, recorded as given.
+    timings, model, params, quality
+        Seconds per stage, the model's spec, the run's parameters and the grid's quality, as given.
     """
 
     rows: int
@@ -44,6 +47,7 @@ class Layout:
     timings: dict[str, float] = field(default_factory=dict)
     model: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    quality: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The layout as the JSON contract (plain, JSON-serialisable data)."""
@@ -60,6 +64,7 @@ class Layout:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "model": self.model,
             "params": self.params,
+            "quality": self.quality,
         }
 
     def to_json(self) -> str:
@@ -90,7 +95,19 @@ class Layout:
             timings=dict(data.get("timings", {})),
             model=dict(data.get("model", {})),
             params=dict(data.get("params", {})),
+            quality=dict(data.get("quality", {})),
         )
+
+
+def quality_text(quality: dict[str, Any]) -> str:
+    """A layout's ``quality`` block in words, e.g. ``DPQ16 0.912 · neighbours 61% (...)``."""
+    k = quality["k"]
+    sampled = min(quality["dpq_images"], quality["neighbour_images"]) < quality["images"]
+    return (
+        f"DPQ16 {quality['dpq16']:.3f} · neighbours {quality['neighbours']:.0%} (of the {k} cells around "
+        f"each image, the share holding one of its {k} most similar images"
+        + (", on a sample)" if sampled else ")")
+    )
 
 
 def check(layout: dict[str, Any], inputs: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@ mosaic (or the tiles of a deep-zoom pyramid, see :mod:`gridtsne.output.tiles`) a
 opens; its Content-Security-Policy forbids everything else.
 
 The layout is embedded compactly (keys, cells, original URLs, a summary of skipped and duplicate
-inputs); ``layout.json`` stays the full record.
+inputs, the grid's quality, shown in the header); ``layout.json`` stays the full record.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit
 
+from gridtsne.output.layout import quality_text
 from gridtsne.output.tiles import PyramidInfo
 
 #: How many skipped / duplicate inputs the page lists by name (the counts are always exact).
@@ -150,6 +151,7 @@ def _payload(
         raise ValueError(f"mosaic_url must be a non-empty http(s) or relative URL, got {mosaic_url!r}")
     skipped = list(layout.get("skipped", []))
     duplicates = list(layout.get("duplicates", []))
+    quality = layout.get("quality") or None
     return {
         "title": title,
         "grid": {"rows": rows, "cols": cols, "tile": tile},
@@ -168,6 +170,15 @@ def _payload(
                 {"key": str(d["key"]), "same_as": str(d.get("same_as", ""))} for d in duplicates[:LISTED]
             ],
         },
+        "quality": (
+            {
+                "dpq16": float(quality["dpq16"]),
+                "neighbours": float(quality["neighbours"]),
+                "text": quality_text(quality),
+            }
+            if quality and keys
+            else None
+        ),
     }
 
 

@@ -606,8 +606,18 @@
   function summary() {
     const sk = data.skipped, du = data.duplicates;
     const parts = [fmt.format(N) + " placed", fmt.format(sk.count) + " skipped", fmt.format(du.count) + " duplicates"];
+    const q = data.quality;
+    if (q) parts.push("DPQ16 " + q.dpq16.toFixed(3), "neighbours " + Math.round(100 * q.neighbours) + "%");
     $("summary-text").textContent = parts.join(" \u00b7 ") + "  \u00b7  " + rows + "\u00d7" + cols + " grid";
     const panel = $("summary-panel");
+    if (q) {
+      const h = document.createElement("h2");
+      h.textContent = "Quality";
+      const p = document.createElement("p");
+      p.id = "quality";
+      p.textContent = q.text;
+      panel.append(h, p);
+    }
     const section = (title, items, total, note) => {
       const h = document.createElement("h2");
       h.textContent = title + " (" + fmt.format(total) + ")";
@@ -629,7 +639,9 @@
       panel.append(ul);
     };
     if (!sk.count && !du.count) {
-      panel.textContent = "Every input image is placed on the grid.";
+      const p = document.createElement("p");
+      p.textContent = "Every input image is placed on the grid.";
+      panel.append(p);
       return;
     }
     if (sk.count) section("Skipped", sk.items, sk.count, (it) => "\u2014 " + it.reason);

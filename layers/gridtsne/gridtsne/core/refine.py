@@ -1,0 +1,266 @@
+"""Polish a grid after the assignment: swap nearby cells while feature-space neighbourhoods improve.
+
+The linear assignment (:mod:`~gridtsne.core.assign`) only keeps the t-SNE map's 2-D positions; it never
+looks at the features again, and t-SNE itself spends little effort on the order inside a cluster.
+:func:`refine` lowers the local energy
+
+    E = ½ Σ_c Σ_{0 < ‖δ‖ ≤ radius} w(δ) ‖f(c) − f(c + δ)‖,   w(δ) = 1 / ‖δ‖²,
+
+over occupied cells c, with f the image's features reduced to their first ``dims`` principal components
+(a randomised range finder: distances barely change, the swaps get cheap), by swapping the contents of
+two cells one step apart (the 8 directions) whenever that lowers E. Swaps are evaluated in parallel on
+sub-lattices whose neighbourhoods do not overlap, so every accepted swap lowers E by exactly the amount
+computed and E never rises. Holes stay where they are. For a swap of x at a with y at b, with
+C(x at a) = Σ_n w ‖x − f(n)‖ over a's neighbours as they are now,
+
+    ΔE = C(y at a) + C(x at b) − C(x at a) − C(y at b) + 2 w(b − a) ‖x − y‖,
+
+the last term correcting for a and b being each other's neighbours. A sweep visits every direction and
+sub-lattice; at most ``max_sweeps`` sweeps run, fewer when one swaps nothing.
+
+Measured (``python -m benchmarks.quality``, six labelled collections of 1,000–2,000 pictures, 3 seeds,
+DPQ16 in one fixed reference embedding), against the same run without it: DPQ16 rises on every
+collection, by 0.009 (digits, 0.879 → 0.888) to 0.057 (cut-out stamps, 0.882 → 0.939), 0.021 on
+average; the 10-nearest-cell label accuracy stays or rises (by up to 0.012, icons); it costs 0.2–0.5 s
+(about 0.5 s of one core at N = 1,980, the randomised PCA included). Radius 1 raises DPQ16 a little more
+but lowers the label accuracy; 32 components are too few (DPQ16 can fall); squared distances help less.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RefineParams:
+    """Settings of :func:`refine`; ``max_sweeps`` 0 turns it off.
+
+    Attributes
+    ----------
+    radius
+        Grid distance up to which two cells count as neighbours in the energy (1.5: the 8 around).
+    dims
+        Principal components the features are reduced to first.
+    max_sweeps
+        Passes over every swap direction; fewer when a pass swaps nothing.
+    """
+
+    radius: float = 1.5
+    dims: int = 128
+    max_sweeps: int = 6
+
+    def describe(self) -> dict[str, Any]:
+        """The settings as plain data, for ``layout.json``."""
+        return asdict(self)
+
+
+def neighbour_offsets(radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Grid steps (dr, dc) with 0 < ‖δ‖ ≤ ``radius`` and their weights 1/‖δ‖²."""
+    reach = math.floor(radius)
+    steps = [
+        (dr, dc)
+        for dr in range(-reach, reach + 1)
+        for dc in range(-reach, reach + 1)
+        if 0 < dr * dr + dc * dc <= radius * radius
+    ]
+    offsets = np.asarray(steps, dtype=np.int64).reshape(-1, 2)
+    weights = 1.0 / (offsets**2).sum(axis=1).astype(np.float64)
+    return offsets, weights
+
+
+#: Swap partners: one of each ± pair of the 8 directions.
+SWAP_STEPS = ((0, 1), (1, -1), (1, 0), (1, 1))
+
+
+def reduce_features(features: np.ndarray, dims: int, *, seed: int = 0) -> np.ndarray:
+    """Centred ``features`` projected on (approximately) their first ``dims`` principal axes.
+
+    A randomised range finder with two power iterations: far cheaper than a full SVD of a wide matrix,
+    and exact enough for comparing distances. The large products are float32 matrix products; the
+    factorisations are of (dims + 10)² Gram matrices only, on one thread, which keeps them fast on busy
+    cores. Features of at most ``dims`` dimensions are only centred.
+    """
+    x = np.asarray(features, dtype=np.float32)  # float32 throughout: N may be a million
+    x = x - x.mean(axis=0, dtype=np.float64).astype(np.float32)
+    n, d = x.shape
+    if d <= dims:
+        return np.asarray(x)
+    k = min(d, dims + 10)
+    if n <= k:  # few images: the exact axes
+        with _one_thread():
+            _, _, vt = np.linalg.svd(x.astype(np.float64), full_matrices=False)
+        return np.asarray(x @ vt[:dims].T.astype(np.float32), dtype=np.float32)
+    rng = np.random.default_rng(seed)
+    basis = x @ rng.standard_normal((d, k)).astype(np.float32)
+    for _ in range(2):
+        basis = x @ (x.T @ _orthonormal(basis))
+    small = _orthonormal(basis).T @ x  # (k, d): x's rows expressed in the basis
+    with _one_thread():
+        values, vectors = np.linalg.eigh((small @ small.T).astype(np.float64))
+    top = np.argsort(values)[::-1][:dims]
+    axes = vectors[:, top].T @ small / np.sqrt(np.maximum(values[top], 1e-30))[:, None]
+    out = np.zeros((n, dims), dtype=np.float32)  # fewer axes when the features have lower rank
+    out[:, : len(axes)] = x @ axes.T.astype(np.float32)
+    return out
+
+
+def _orthonormal(basis: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the columns' numerical range, from the eigenvectors of their Gram matrix
+    (twice, which is as accurate as a QR); directions below 1e-6 of the largest are dropped."""
+    for _ in range(2):
+        with _one_thread():
+            values, vectors = np.linalg.eigh((basis.T @ basis).astype(np.float64))
+        keep = values > 1e-6 * max(float(values[-1]), 1e-30)
+        basis = basis @ (vectors[:, keep] / np.sqrt(values[keep])).astype(np.float32)
+    return np.asarray(basis, dtype=np.float32)
+
+
+def _one_thread() -> AbstractContextManager[object]:
+    """BLAS on one thread: threaded LAPACK on small matrices costs 10-100× more on busy cores."""
+    from threadpoolctl import threadpool_limits  # with scikit-learn, wherever the refinement runs
+
+    limits: AbstractContextManager[object] = threadpool_limits(limits=1, user_api="blas")
+    return limits
+
+
+def local_energy(features: np.ndarray, cells: np.ndarray, *, radius: float = 1.5) -> float:
+    """The energy E that :func:`refine` lowers, for ``features`` (N, D) at distinct ``cells`` (N, 2)."""
+    cells = np.asarray(cells, dtype=np.int64)
+    if len(cells) == 0:
+        return 0.0
+    grid, occ, feats = _padded(np.asarray(features, np.float64), cells, radius)
+    offsets, weights = neighbour_offsets(radius)
+    pad = _pad(radius)
+    rows, cols = grid.shape[0] - 2 * pad, grid.shape[1] - 2 * pad
+    inner = (slice(pad, pad + rows), slice(pad, pad + cols))
+    total = 0.0
+    for (dr, dc), w in zip(offsets, weights, strict=True):
+        shifted = (slice(pad + dr, pad + dr + rows), slice(pad + dc, pad + dc + cols))
+        both = occ[inner] & occ[shifted]
+        delta = feats[inner] - feats[shifted]
+        total += w * float((np.sqrt(np.einsum("ijk,ijk->ij", delta, delta)) * both).sum())
+    return total / 2
+
+
+def refine(
+    features: np.ndarray, cells: np.ndarray, params: RefineParams | None = None, *, seed: int = 0
+) -> np.ndarray:
+    """Improve a grid arrangement by swapping neighbouring cells that bring similar images closer.
+
+    Parameters
+    ----------
+    features
+        (N, D) feature vectors of the images (the embedding; any D).
+    cells
+        (N, 2) distinct non-negative integer cells (row, col) of the images, e.g. from
+        :func:`gridtsne.core.assign.snap`.
+    params
+        Settings (default :class:`RefineParams`).
+    seed
+        Seed of the randomised PCA.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N, 2) int64 cells: a permutation of ``cells`` (the same set of cells, holes untouched) whose
+        :func:`local_energy` in the reduced features is no higher than that of ``cells``.
+    """
+    params = params or RefineParams()
+    cells = np.asarray(cells, dtype=np.int64)
+    if len(cells) < 3 or params.max_sweeps < 1:
+        return cells.copy()
+    x = reduce_features(features, params.dims, seed=seed)
+    grid, occ, feats = _padded(x, cells, params.radius)
+    offsets, weights = neighbour_offsets(params.radius)
+    weight_of = {(int(a), int(b)): float(w) for (a, b), w in zip(offsets, weights, strict=True)}
+    pad = _pad(params.radius)
+    for _ in range(params.max_sweeps):
+        swapped = 0
+        for step in SWAP_STEPS:
+            stride = math.floor(params.radius) + 2
+            for phase in np.ndindex(stride, stride):
+                swapped += _swap_phase(grid, occ, feats, (offsets, weights), pad, step, phase, stride,
+                                       weight_of.get(step, 0.0))  # fmt: skip
+        if swapped == 0:
+            break
+    rows, cols = grid.shape[0] - 2 * pad, grid.shape[1] - 2 * pad
+    inner = grid[pad : pad + rows, pad : pad + cols]
+    where = np.argwhere(inner >= 0)
+    out = np.empty_like(cells)
+    out[inner[where[:, 0], where[:, 1]]] = where
+    return out
+
+
+def _pad(radius: float) -> int:
+    return math.floor(radius) + 1
+
+
+def _padded(x: np.ndarray, cells: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Index grid (−1 for holes), occupancy and features, padded by the radius."""
+    pad = _pad(radius)
+    rows, cols = int(cells[:, 0].max()) + 1, int(cells[:, 1].max()) + 1
+    shape = (rows + 2 * pad, cols + 2 * pad)
+    grid = np.full(shape, -1, dtype=np.int64)
+    grid[cells[:, 0] + pad, cells[:, 1] + pad] = np.arange(len(cells))
+    occ = grid >= 0
+    feats = np.zeros((*shape, x.shape[1]), dtype=x.dtype)
+    feats[occ] = x[grid[occ]]
+    return grid, occ, feats
+
+
+def _swap_phase(
+    grid: np.ndarray,
+    occ: np.ndarray,
+    feats: np.ndarray,
+    neighbourhood: tuple[np.ndarray, np.ndarray],
+    pad: int,
+    step: tuple[int, int],
+    phase: tuple[int, ...],
+    stride: int,
+    pair_w: float,
+) -> int:
+    """Evaluate every swap (a, a + step) with a on one sub-lattice; apply the improving ones; count them."""
+    offsets, weights = neighbourhood
+    rows, cols = grid.shape[0] - 2 * pad, grid.shape[1] - 2 * pad
+    dr, dc = step
+    grid_r, grid_c = np.meshgrid(
+        np.arange(phase[0], rows, stride), np.arange(phase[1], cols, stride), indexing="ij"
+    )
+    rr, cc = grid_r.ravel(), grid_c.ravel()
+    rb, cb = rr + dr, cc + dc
+    keep = (rb >= 0) & (rb < rows) & (cb >= 0) & (cb < cols)
+    pa, qa, pb, qb = rr[keep] + pad, cc[keep] + pad, rb[keep] + pad, cb[keep] + pad
+    both = occ[pa, qa] & occ[pb, qb]
+    if not both.any():
+        return 0
+    pa, qa, pb, qb = pa[both], qa[both], pb[both], qb[both]
+    # Every candidate's neighbourhoods at both cells, (P, K, D), and which of those cells hold images.
+    width = grid.shape[1]
+    flat = feats.reshape(-1, feats.shape[2])
+    near_a = (pa[None] + offsets[:, :1]) * width + qa[None] + offsets[:, 1:]
+    near_b = (pb[None] + offsets[:, :1]) * width + qb[None] + offsets[:, 1:]
+    feats_a, feats_b = flat[near_a], flat[near_b]
+    w_a = occ.ravel()[near_a] * weights[:, None]
+    w_b = occ.ravel()[near_b] * weights[:, None]
+    fx, fy = feats[pa, qa], feats[pb, qb]
+
+    def cost(f: np.ndarray, around: np.ndarray, w: np.ndarray) -> np.ndarray:
+        gap = around - f[None]
+        return np.asarray((w * np.sqrt(np.einsum("pkd,pkd->pk", gap, gap))).sum(axis=0))
+
+    before = cost(fx, feats_a, w_a) + cost(fy, feats_b, w_b)
+    after = cost(fy, feats_a, w_a) + cost(fx, feats_b, w_b)
+    gap = fx - fy
+    delta = after - before + 2 * pair_w * np.sqrt(np.einsum("ij,ij->i", gap, gap))
+    better = delta < -1e-6 * np.maximum(1e-12, np.abs(before))
+    if not better.any():
+        return 0
+    pa, qa, pb, qb = pa[better], qa[better], pb[better], qb[better]
+    grid[pa, qa], grid[pb, qb] = grid[pb, qb], grid[pa, qa].copy()
+    feats[pa, qa], feats[pb, qb] = feats[pb, qb], feats[pa, qa].copy()
+    return int(better.sum())
