@@ -65,8 +65,9 @@ lint: venv $(CHECKOV_VENV)/.installed
 test: venv samples browser lint
 	$(BIN)/python -m pytest
 
+# BENCH: options of python -m benchmarks, e.g. BENCH="--methods seed,default,previous --sets icons".
 bench: venv samples bench-deps
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build out samples

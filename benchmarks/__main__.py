@@ -18,9 +18,15 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each method (medians are quoted)")
     parser.add_argument("--quick", action="store_true", help="skip the largest assignment case")
+    parser.add_argument(
+        "--methods",
+        default=",".join(quality.DEFAULT_METHODS),
+        help="quality suite: the methods to compare, e.g. seed,default,previous,squash224+refine",
+    )
+    parser.add_argument("--sets", help="quality suite: the collections (default: all six)")
     args = parser.parse_args()
-    # Every collection of the suite, three seeds, the seed's method against the default.
-    quality.main(["--seeds", "3", "--methods", ",".join(quality.DEFAULT_METHODS)])
+    # Every collection of the suite, three seeds, the seed's method against the default (or --methods).
+    quality.main(["--seeds", "3", "--methods", args.methods, *(["--sets", args.sets] if args.sets else [])])
     print(flush=True)
     folders = args.images or [Path("samples/digits"), Path("samples/photos")]
     if not args.images:
