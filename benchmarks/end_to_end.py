@@ -13,16 +13,16 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lapjv
 import numpy as np
-from gridtsne.core.assign import cell_targets, grid_shape
-from gridtsne.core.embed import Embedder
+from gridtsne.core.assign import grid_shape
+from gridtsne.core.embed import Embedder, cpu_count
 from gridtsne.core.model import load_spec
 from gridtsne.core.quality import dpq, knn_label_accuracy
 from gridtsne.output.files import render_outputs
 from gridtsne.pipeline import Params, embed_stage, list_inputs, place, reduce_stage
 from gridtsne.store import LocalStore
 from gridtsne_dev.samples import label_of
+from gridtsne_dev.seed import dense_lapjv, tensor
 from openTSNE import TSNE
 from PIL import Image
 from sklearn.decomposition import PCA
@@ -55,25 +55,14 @@ def seed_method(folder: Path, keys: list[str], tile: int = 64, seed: int = 0) ->
         batches = []
         for start in range(0, len(images), 32):
             chunk = images[start : start + 32]
-            tensors = [
-                (
-                    np.asarray(im.resize((224, 224), Image.Resampling.BILINEAR), np.float32) / 127.5 - 1
-                ).transpose(2, 0, 1)
-                for im in chunk
-            ]
-            batches.append(embedder.run(np.stack(tensors)))
+            batches.append(embedder.run(np.stack([tensor(im) for im in chunk])))
         run.vectors = np.concatenate(batches)
     with measured() as run.stages["reduce"]:
         reduced = PCA(n_components=50, random_state=seed).fit_transform(run.vectors)
-        points = np.asarray(TSNE(random_state=seed).fit(reduced))
+        points = np.asarray(TSNE(random_state=seed, n_jobs=cpu_count()).fit(reduced))  # all cores, as ours
     with measured() as run.stages["assign"]:
+        run.cells = dense_lapjv(points)
         rows, cols = grid_shape(len(points))
-        cells = cell_targets(len(points), rows, cols)
-        unit = (points - points.min(0)) / np.ptp(points, axis=0)
-        targets = cells[:, ::-1] / np.maximum(1, np.array([cols - 1, rows - 1]))
-        cost = ((unit[:, None, :] - targets[None, :, :]) ** 2).sum(-1)
-        row_to_col, _, _ = lapjv.lapjv(cost)
-        run.cells = cells[row_to_col]
     with measured() as run.stages["render"]:
         canvas = Image.new("RGB", (cols * tile, rows * tile))
         for image, (r, c) in zip(images, run.cells, strict=True):

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from gridtsne.core.assign import cell_targets, grid_shape, snap
+from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import decode, square
 from gridtsne.core.model import ModelSpec, load_spec
@@ -43,7 +43,9 @@ from gridtsne.core.quality import dpq, knn_label_accuracy
 from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.core.refine import RefineParams, refine
 from gridtsne.pipeline import Params
+from gridtsne_dev import seed as seed_method
 from gridtsne_dev.collections import BUILDERS, build
+from gridtsne_dev.seed import dense_lapjv
 from PIL import Image
 
 Fit = Literal["crop", "pad", "squash"]
@@ -78,14 +80,14 @@ class Method:
     refine: RefineParams | None = _DEFAULTS.refine
 
     def reduce_params(self, seed: int) -> ReduceParams:
-        """The 2-D reduction's settings: openTSNE's schedule (250 + 500) or its half."""
-        full = self.full_schedule
-        return ReduceParams(
+        """The 2-D reduction's settings: openTSNE's schedule (250 + 500, as the seed's method) or its half."""
+        full = seed_method.reduce_params(seed)
+        return replace(
+            full,
             pca_dims=self.pca,
             perplexity=self.perplexity,
-            early_exaggeration_iter=250 if full else 125,
-            n_iter=500 if full else 250,
-            seed=seed,
+            early_exaggeration_iter=full.early_exaggeration_iter if self.full_schedule else 125,
+            n_iter=full.n_iter if self.full_schedule else 250,
         )
 
 
@@ -237,19 +239,6 @@ def tsne_map(
     seconds = time.perf_counter() - start
     np.savez(path, points=points, seconds=seconds)
     return points, seconds
-
-
-def dense_lapjv(points: np.ndarray) -> np.ndarray:
-    """The seed's assignment: ``lapjv`` on the dense N × N squared-distance matrix to the grid's cells."""
-    import lapjv
-
-    rows, cols = grid_shape(len(points))
-    cells = cell_targets(len(points), rows, cols)
-    unit = (points - points.min(0)) / np.ptp(points, axis=0)
-    targets = cells[:, ::-1] / np.maximum(1, np.array([cols - 1, rows - 1]))
-    cost = ((unit[:, None, :] - targets[None, :, :]) ** 2).sum(-1)
-    row_to_col, _, _ = lapjv.lapjv(cost)
-    return np.asarray(cells[row_to_col], dtype=np.int64)
 
 
 def place(

@@ -22,9 +22,7 @@ from gridtsne.pipeline import Params, run
 from gridtsne.store import LocalStore
 from gridtsne_dev.collections import write_crops
 from gridtsne_dev.samples import label_of
-from PIL import Image
-
-from benchmarks.quality import SEED, dense_lapjv
+from gridtsne_dev.seed import dense_lapjv, reduce_params, tensor
 
 #: What the default may lose to the seed's method, within the seed's own spread over seeds on this set.
 KNN_MARGIN = 0.02
@@ -43,12 +41,8 @@ def seed_embedding(folder: Path, keys: list[str]) -> np.ndarray:
     embedder = Embedder(load_spec(), size=224)
     vectors = []
     for start in range(0, len(keys), 32):
-        batch = [
-            decode((folder / key).read_bytes()).resize((224, 224), Image.Resampling.BILINEAR)
-            for key in keys[start : start + 32]
-        ]
-        tensors = np.stack([(np.asarray(im, np.float32) / 127.5 - 1).transpose(2, 0, 1) for im in batch])
-        vectors.append(embedder.run(tensors))
+        batch = [tensor(decode((folder / key).read_bytes())) for key in keys[start : start + 32]]
+        vectors.append(embedder.run(np.stack(batch)))
     return np.concatenate(vectors)
 
 
@@ -66,7 +60,7 @@ def test_the_default_places_crops_at_least_as_well_as_the_seed(crops: Path) -> N
         / np.linalg.norm(reference[::20], axis=1)
     )
     assert cosine.min() > 0.99
-    seed_cells = dense_lapjv(reduce(reference, SEED.reduce_params(0)))
+    seed_cells = dense_lapjv(reduce(reference, reduce_params(0)))
     ours = (knn_label_accuracy(cells, labels), dpq(reference, cells, p=16))
     seeds = (knn_label_accuracy(seed_cells, labels), dpq(reference, seed_cells, p=16))
     assert ours[0] >= seeds[0] - KNN_MARGIN, f"10-NN: default {ours[0]:.3f}, seed's method {seeds[0]:.3f}"
