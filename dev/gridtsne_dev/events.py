@@ -17,7 +17,9 @@ __all__ = ["CALLER", "api_event", "bus_event", "execution_status_event", "object
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/tester"
 
 
-def bus_event(source: str, detail_type: str, detail: Any, account: str = ACCOUNT) -> dict[str, Any]:
+def bus_event(
+    source: str, detail_type: str, detail: Any, account: str = ACCOUNT, resources: list[str] | None = None
+) -> dict[str, Any]:
     """An EventBridge event as a rule's target receives it."""
     return {
         "version": "0",
@@ -27,31 +29,22 @@ def bus_event(source: str, detail_type: str, detail: Any, account: str = ACCOUNT
         "account": account,
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "region": REGION,
-        "resources": [],
+        "resources": resources or [],
         "detail": detail,
     }
 
 
 def object_created_event(bucket: str, key: str, size: int, etag: str) -> dict[str, Any]:
     """The EventBridge event S3 sends for a new object (the key URL-encoded, as S3 does)."""
-    return {
+    detail = {
         "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {
-            "version": "0",
-            "bucket": {"name": bucket},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "etag": etag, "sequencer": "0"},
-            "request-id": uuid.uuid4().hex[:16],
-            "requester": ACCOUNT,
-            "reason": "PutObject",
-        },
+        "bucket": {"name": bucket},
+        "object": {"key": quote_plus(key, safe="/"), "size": size, "etag": etag, "sequencer": "0"},
+        "request-id": uuid.uuid4().hex[:16],
+        "requester": ACCOUNT,
+        "reason": "PutObject",
     }
+    return bus_event("aws.s3", "Object Created", detail, resources=[f"arn:aws:s3:::{bucket}"])
 
 
 def sqs_event(messages: list[dict[str, Any]], queue: str) -> dict[str, Any]:
@@ -122,27 +115,19 @@ def execution_status_event(execution: dict[str, Any]) -> dict[str, Any]:
         return None if value is None else int(value.timestamp() * 1000)
 
     ended = execution["status"] != "RUNNING"
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Step Functions Execution Status Change",
-        "source": "aws.states",
-        "account": ACCOUNT,
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": REGION,
-        "resources": [execution["executionArn"]],
-        "detail": {
-            "executionArn": execution["executionArn"],
-            "stateMachineArn": execution["stateMachineArn"],
-            "name": execution["name"],
-            "status": execution["status"],
-            "startDate": millis(execution.get("startDate")),
-            "stopDate": millis(execution.get("stopDate")) if ended else None,
-            "input": execution.get("input"),
-            "output": execution.get("output"),
-            "inputDetails": {"included": "input" in execution},
-            "outputDetails": {"included": "output" in execution} if ended else None,
-            "error": execution.get("error"),
-            "cause": execution.get("cause"),
-        },
+    detail = {
+        "executionArn": execution["executionArn"],
+        "stateMachineArn": execution["stateMachineArn"],
+        "name": execution["name"],
+        "status": execution["status"],
+        "startDate": millis(execution.get("startDate")),
+        "stopDate": millis(execution.get("stopDate")) if ended else None,
+        "input": execution.get("input"),
+        "output": execution.get("output"),
+        "inputDetails": {"included": "input" in execution},
+        "outputDetails": {"included": "output" in execution} if ended else None,
+        "error": execution.get("error"),
+        "cause": execution.get("cause"),
     }
+    kind = "Step Functions Execution Status Change"
+    return bus_event("aws.states", kind, detail, resources=[execution["executionArn"]])
