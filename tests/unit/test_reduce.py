@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import openTSNE
 import pytest
-from gridtsne.core.reduce import ReduceParams, effective_perplexity, pca, reduce
+from gridtsne.core.progress import ReduceProgress, reduce_phases
+from gridtsne.core.reduce import REPORT_EVERY, ReduceParams, effective_perplexity, pca, reduce
 
 QUICK = ReduceParams(perplexity=5, early_exaggeration_iter=50, n_iter=50, n_jobs=1)
 
@@ -97,3 +98,26 @@ def test_the_seed_makes_runs_repeatable() -> None:
     np.testing.assert_array_equal(reduce(vectors, QUICK), first)
     other = reduce(vectors, ReduceParams(**{**QUICK.describe(), "seed": 1}))
     assert not np.allclose(other, first)
+
+
+def test_progress_counts_pca_affinities_then_every_iteration_up_to_the_total() -> None:
+    seen: list[ReduceProgress] = []
+    reduce(clusters(60), QUICK, progress=seen.append)
+    phases = reduce_phases(QUICK.early_exaggeration_iter + QUICK.n_iter)
+    total = sum(phases.values())
+    assert {p.total for p in seen} == {total}
+    assert [p.phase for p in seen[:3]] == ["pca", "affinities", "optimize"]
+    assert [p.done for p in seen[:3]] == [0, phases["pca"], phases["pca"] + phases["affinities"]]
+    # Every REPORT_EVERY iterations, counted on across openTSNE's two phases (exaggerated, then not).
+    start = phases["pca"] + phases["affinities"]
+    iterations = [p.done - start for p in seen if p.phase == "optimize"][1:]
+    assert iterations == list(range(REPORT_EVERY, phases["optimize"] + 1, REPORT_EVERY))
+    dones = [p.done for p in seen]
+    assert dones == sorted(dones) and (seen[-1].done, seen[-1].phase) == (total, "done")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_progress_ends_at_the_total_without_tsne(n: int, no_tsne: None) -> None:
+    seen: list[ReduceProgress] = []
+    reduce(clusters(n) if n else np.zeros((0, 16)), QUICK, progress=seen.append)
+    assert seen[0].done == 0 and seen[-1].done == seen[-1].total and seen[-1].fraction == 1.0

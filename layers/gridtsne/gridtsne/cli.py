@@ -15,17 +15,19 @@ empty 1×1 grid; ``layout.json`` says why each file was skipped) and the exit st
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
 from gridtsne.core.assign import parse_grid
+from gridtsne.core.progress import Eta, duration_text
 from gridtsne.core.reduce import ReduceParams
 from gridtsne.output.layout import quality_text
 from gridtsne.output.render import parse_colour
@@ -42,35 +44,51 @@ class UsageError(Exception):
 
 
 class ProgressBar:
-    """A :data:`~gridtsne.pipeline.StageProgress`: one progress line per stage on a terminal.
+    """A :data:`~gridtsne.pipeline.StageProgress`: one progress line per stage on a terminal, with the time
+    the stage has left (:class:`~gridtsne.core.progress.Eta`).
 
-    Not on a terminal, it writes one plain line when each stage finishes.
+    Not on a terminal, it writes a plain line every ``log_every`` seconds while a stage runs and one when it
+    finishes.
     """
 
-    def __init__(self, stream: TextIO = sys.stderr, width: int = 30) -> None:
+    def __init__(
+        self,
+        stream: TextIO = sys.stderr,
+        width: int = 30,
+        log_every: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
         self.width = width
         self.tty = stream.isatty()
+        self.clock = clock
+        self.interval = 0.1 if self.tty else log_every
         self.stage: str | None = None
-        self.started = 0.0
-        self.last_draw = 0.0
+        self.eta = Eta(clock=clock)
+        self.last_draw = -math.inf
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         """Show that ``done`` of ``total`` items of ``stage`` are done (redrawn at most every 0.1 s)."""
-        now = time.perf_counter()
+        now = self.clock()
         if stage != self.stage:
-            self.stage, self.started = stage, now
+            # A terminal shows a new stage at once; a log gets its first line after ``log_every``.
+            self.stage, self.eta = stage, Eta(clock=self.clock)
+            self.last_draw = -math.inf if self.tty else now
         finished = done >= total
-        if not finished and now - self.last_draw < 0.1:
+        left = self.eta.update(done / total if total else 1.0)
+        if not finished and now - self.last_draw < self.interval:
             return
         self.last_draw = now
-        elapsed = now - self.started
-        if not self.tty and not finished:
-            return
         filled = int(self.width * done / total) if total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{stage:<7} [{bar}] {done}/{total} {elapsed:6.1f}s"
-        self.stream.write(("\r" + line + ("\n" if finished else "")) if self.tty else line + "\n")
+        line = f"{stage:<7} [{bar}] {done}/{total} {now - self.eta.started:6.1f}s"
+        if left is not None and not finished:
+            line += f"  {duration_text(left)} left"
+        if self.tty:
+            line = "\r" + line + "\x1b[K" + ("\n" if finished else "")
+        else:
+            line += "\n"
+        self.stream.write(line)
         self.stream.flush()
 
 

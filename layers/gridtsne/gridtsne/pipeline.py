@@ -25,6 +25,7 @@ from gridtsne.core.inputs import Inputs as Inputs
 from gridtsne.core.inputs import list_inputs as list_inputs
 from gridtsne.core.inputs import reader
 from gridtsne.core.model import load_spec
+from gridtsne.core.progress import ReduceCallback
 from gridtsne.core.quality import layout_quality
 from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.core.refine import RefineParams, refine
@@ -134,9 +135,9 @@ def embed_stage(
     return embedded, embedder
 
 
-def reduce_stage(vectors: np.ndarray, params: Params) -> np.ndarray:
-    """The 2-D map of the vectors."""
-    return reduce(vectors, params.reduce)
+def reduce_stage(vectors: np.ndarray, params: Params, progress: ReduceCallback | None = None) -> np.ndarray:
+    """The 2-D map of the vectors; ``progress`` is told its steps (:func:`~gridtsne.core.reduce.reduce`)."""
+    return reduce(vectors, params.reduce, progress=progress)
 
 
 def assign_stage(points: np.ndarray, params: Params) -> tuple[int, int, np.ndarray]:
@@ -240,11 +241,8 @@ def run(
     with timer.stage("embed"):
         embedded, embedder = embed_stage(store, keys, params, progress)
     with timer.stage("reduce"):
-        if progress:
-            progress("reduce", 0, 1)
-        points = reduce_stage(embedded.vectors, params) if embedded.keys else np.zeros((0, 2))
-        if progress:
-            progress("reduce", 1, 1)
+        steps = (lambda step: progress("reduce", step.done, step.total)) if progress else None
+        points = reduce_stage(embedded.vectors, params, steps)
     if progress:
         progress("assign", 0, 1)
     layout = place(

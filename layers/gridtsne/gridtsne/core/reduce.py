@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from gridtsne.core.embed import cpu_count
+from gridtsne.core.progress import PhasedProgress, ReduceCallback, reduce_phases
 
 #: Below this many points t-SNE is skipped: PCA alone places them.
 MIN_TSNE_POINTS = 4
@@ -62,7 +63,32 @@ def pca(vectors: np.ndarray, dims: int, seed: int = 0) -> np.ndarray:
     return np.asarray(model.fit_transform(vectors), dtype=np.float32)
 
 
-def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarray:
+class _Iterations:
+    """openTSNE's callback: each optimisation phase's iteration counts added up into one count."""
+
+    def __init__(self, report: PhasedProgress, phase_lengths: list[int]) -> None:
+        self.report = report
+        self.phase_lengths = phase_lengths
+        self.phase = -1
+
+    def optimization_about_to_start(self) -> None:
+        """openTSNE starts a phase of the schedule (early exaggeration, then the rest)."""
+        self.phase += 1
+        if self.phase == 0:  # the affinities and the initial positions are ready
+            self.report.start("optimize")
+
+    def __call__(self, iteration: int, error: float, embedding: np.ndarray) -> bool:
+        self.report.advance(sum(self.phase_lengths[: max(0, self.phase)]) + iteration)
+        return False  # go on
+
+
+#: t-SNE iterations between two progress reports.
+REPORT_EVERY = 5
+
+
+def reduce(
+    vectors: np.ndarray, params: ReduceParams | None = None, *, progress: ReduceCallback | None = None
+) -> np.ndarray:
     """Map (N, D) ``vectors`` to 2-D.
 
     Parameters
@@ -71,6 +97,9 @@ def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarra
         One row per image.
     params
         Reduction settings (default :class:`ReduceParams`).
+    progress
+        Told how far the reduction is (:class:`~gridtsne.core.progress.ReduceProgress`): PCA, the
+        affinities, then every ``REPORT_EVERY`` t-SNE iterations; the last report has ``done == total``.
 
     Returns
     -------
@@ -89,6 +118,17 @@ def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarra
         raise ValueError(f"vectors must be a 2-D array (N, D), got shape {vectors.shape}")
     if not np.isfinite(vectors).all():
         raise ValueError("vectors contain NaN or infinite values")
+    schedule = [params.early_exaggeration_iter, params.n_iter]
+    report = PhasedProgress(progress, reduce_phases(sum(schedule)))
+    report.start("pca")
+    points = _reduce(vectors, params, report, schedule)
+    report.finish()
+    return points
+
+
+def _reduce(
+    vectors: np.ndarray, params: ReduceParams, report: PhasedProgress, schedule: list[int]
+) -> np.ndarray:
     n = len(vectors)
     if n == 0:
         return np.zeros((0, 2))
@@ -100,8 +140,10 @@ def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarra
         out[:, : flat.shape[1]] = flat[:, :2]
         return out
     reduced = pca(vectors, params.pca_dims or vectors.shape[1], params.seed)
+    report.start("affinities")
     from openTSNE import TSNE  # here, not at the top: Lambdas that never reduce skip openTSNE
 
+    iterations = _Iterations(report, schedule)
     tsne = TSNE(
         n_components=2,
         perplexity=effective_perplexity(n, params.perplexity),
@@ -112,5 +154,7 @@ def reduce(vectors: np.ndarray, params: ReduceParams | None = None) -> np.ndarra
         n_jobs=params.n_jobs or cpu_count(),
         random_state=params.seed,
         verbose=False,
+        callbacks=iterations,
+        callbacks_every_iters=REPORT_EVERY,
     )
     return np.asarray(tsne.fit(reduced), dtype=np.float64)
