@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gridtsne.core.progress import duration_text
+
 from gridtsne_dev.stack import EmbeddedStack
 
 __all__ = ["add_arguments", "main", "run_demo", "say"]
@@ -60,7 +62,8 @@ def _images(images: Path | None, limit: int | None, tmp: Path) -> Path:
 
 def _progress(output: dict[str, Any]) -> None:
     progress = output["progress"]
-    say(f"  {output['status']:<9} {progress['stage']:<8} {progress['percent']:>3}%")
+    left = f"  {duration_text(progress['eta_seconds'])} left" if "eta_seconds" in progress else ""
+    say(f"  {output['status']:<9} {progress['stage']:<8} {progress['percent']:>3}%{left}")
 
 
 def run_demo(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@
 - ``GET /v2/visualizations/{id}`` -> ``{"output": {"id", "status", "progress": {"stage", "percent"},
   "data": {"image": {"url"}, "layout": {"url"}, "viewer": {"url"}, "scatter": {"url"}}}}`` once succeeded
   (presigned URLs, ``URL_EXPIRES`` seconds), ``"error": {"error", "cause"}`` once failed; 404 if unknown
-  or not the caller's.
+  or not the caller's. While the reduction runs, ``progress`` also has ``eta`` (when the stage should end)
+  and ``eta_seconds``.
 - ``GET /v2/visualizations?collection=<name>`` -> ``{"output": [{"id", "status", "progress", ...}]}``, the
   caller's jobs.
 

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gridtsne.aws.progress import ProgressWriter, silent
 from gridtsne.aws.steps import render_job
 from gridtsne.aws.table import JobTable
 from gridtsne.store import LocalStore, S3Store, Store
@@ -37,12 +38,7 @@ def run(
     bucket_store = S3Store(bucket)
     source: Store = LocalStore(input_root) if input_root else bucket_store
     target: Store = LocalStore(output_root) if output_root else bucket_store
-    jobs = JobTable(table) if table else None
-
-    def progress(stage: str, percent: int) -> None:
-        if jobs is not None:
-            jobs.progress(job, stage, percent)
-
+    progress = ProgressWriter(JobTable(table), job) if table else silent
     return render_job(
         source,
         job,

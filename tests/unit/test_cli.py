@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,9 @@ def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None
     assert layout["grid"] == {"rows": 10, "cols": 12, "tile": 64}
     for stage in ("embed", "reduce", "assign", "render"):
         assert f"{stage}" in proc.stderr
+    # The reduce line counts its steps (PCA, affinities, t-SNE iterations), not only its start and end.
+    steps = re.search(r"^reduce +\[#+\] (\d+)/\1 ", proc.stderr, re.MULTILINE)
+    assert steps is not None and int(steps[1]) > 375, proc.stderr
     assert "placed 120 images on a 10x12 grid" in proc.stderr
     quality = layout["quality"]
     assert (quality["images"], quality["k"]) == (120, 8) and 0.5 < quality["dpq16"] <= 1

@@ -9,7 +9,11 @@ import time
 import pytest
 import requests
 from gridtsne.aws.job import JobParams
+from gridtsne.aws.progress import ProgressWriter
+from gridtsne.aws.steps import reduce_job
 from gridtsne.aws.table import JobTable
+from gridtsne.core import reduce as reduce_module
+from gridtsne.store import S3Store
 from gridtsne_dev.events import CALLER, api_event
 from gridtsne_dev.stack import EmbeddedStack
 
@@ -216,3 +220,46 @@ def test_idempotency_records_are_no_jobs(stack: EmbeddedStack) -> None:
     (claim, *_) = [i["id"]["S"] for i in items if i["id"]["S"].startswith("request#")]
     status, _ = call(stack, api_event("GET", f"/v2/visualizations/{claim}"))
     assert status == 404
+
+
+def test_get_shows_the_reduction_moving_with_the_time_left(
+    stack: EmbeddedStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reduce_module, "cpu_count", lambda: 1)  # 12 points: threads would only wait
+    collection, job = "moving", "moving-0123456789abcdef0123456789abcdef"
+    for i in range(12):
+        put(stack, f"uploads/{collection}/{i}.png", png((20 * i, 255 - 20 * i, (70 * i) % 256)))
+    table = JobTable(stack.table)
+    table.create(job, collection, JobParams(), CALLER)
+    state = {"job_id": job, "collection": collection, "params": {}}
+    prepared = stack.shim.invoke("prepare", state)
+    for batch in prepared["batches"]:
+        item = {"job_id": job, "inputs": prepared["inputs"], "batch": batch, "batches": 1}
+        stack.shim.invoke("embed", item)
+
+    seen: list[dict] = []
+    writer = ProgressWriter(table, job, interval=0.0)
+
+    def write_then_get(stage: str, percent: int, eta: float | None = None) -> None:
+        """Each report written, then read back through the API while the reduction runs."""
+        written = writer.writes
+        writer(stage, percent, eta)
+        if writer.writes == written:  # the same percent: not written again
+            return
+        status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
+        assert status == 200
+        seen.append(body["output"])
+
+    reduce_job(S3Store(stack.bucket), job, progress=write_then_get)
+    assert {o["status"] for o in seen} == {"running"} and {o["progress"]["stage"] for o in seen} == {"reduce"}
+    percents = [o["progress"]["percent"] for o in seen]
+    assert percents[0] == 55 and percents == sorted(percents) and percents[-1] == 75
+    assert len(set(percents)) >= 10  # it moves with the iterations, not only at the stage's ends
+    midway = [o["progress"] for o in seen if 55 < o["progress"]["percent"] < 75]
+    assert midway and all(isinstance(p["eta_seconds"], int) and p["eta_seconds"] >= 0 for p in midway)
+    assert all(p["eta"].endswith("Z") for p in midway)
+
+    # A job that stopped running shows where it was, without an estimate.
+    table.fail(job, "States.Timeout", "the render step timed out")
+    status, body = call(stack, api_event("GET", f"/v2/visualizations/{job}"))
+    assert (status, body["output"]["progress"]) == (200, {"stage": "reduce", "percent": 75})

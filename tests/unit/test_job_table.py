@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 from gridtsne.aws.job import JobParams
+from gridtsne.aws.progress import ProgressWriter
 from gridtsne.aws.table import JobTable
 from gridtsne_dev.template import load_template, plain
 from moto import mock_aws
@@ -131,3 +133,49 @@ def test_an_idempotency_key_binds_one_job_and_is_no_job_itself(table: JobTable) 
     assert table.get("request#k1") is None
     assert [r.id for r in table.list("c")] == ["first-job"]  # the index lists jobs only
     assert table.get("first-job").principal == "arn:aws:iam::123456789012:user/a"  # type: ignore[union-attr]
+
+
+def test_progress_keeps_when_the_stage_should_end(table: JobTable) -> None:
+    table.create("eta", "demo", JobParams())
+    before = datetime.now(UTC)
+    table.progress("eta", "reduce", 60, eta=120.0)
+    record = table.get("eta")
+    assert record is not None and record.progress.eta is not None
+    ends = datetime.fromisoformat(record.progress.eta)
+    assert before + timedelta(seconds=119) <= ends <= datetime.now(UTC) + timedelta(seconds=121)
+    table.progress("eta", "assign", 75)  # a stage with no estimate clears the last one
+    record = table.get("eta")
+    assert record is not None and (record.progress.stage, record.progress.eta) == ("assign", None)
+
+
+def test_progress_writer_throttles_a_long_stage(table: JobTable, monkeypatch: pytest.MonkeyPatch) -> None:
+    writes: list[tuple[str, int, float | None]] = []
+    real = table.progress
+
+    def counted(job: str, stage: str, percent: int, eta: float | None = None) -> None:
+        writes.append((stage, percent, eta))
+        real(job, stage, percent, eta)
+
+    monkeypatch.setattr(table, "progress", counted)
+    table.create("long", "demo", JobParams())
+    now = [0.0]
+    writer = ProgressWriter(table, "long", interval=5.0, clock=lambda: now[0])
+
+    def stage(stage: str, seconds: float, reports: int = 2000) -> list[int]:
+        """``reports`` reports over ``seconds`` while the percent goes from 55 to 75; the percents written."""
+        writes.clear()
+        for i in range(reports):
+            writer(stage, 55 + (20 * i) // reports, seconds - now[0])
+            now[0] += seconds / reports
+        return [w[1] for w in writes]
+
+    # A short stage: the percent moves every second, a write at most every 5 s.
+    fast = stage("reduce", 20.0)
+    assert len(fast) <= 5 and fast[0] == 55 and fast == sorted(set(fast))
+    # A long one: 40 five-second windows, but only 20 percents to tell.
+    slow = stage("embed", 200.0)
+    assert 10 <= len(slow) <= 21 and slow == sorted(set(slow))
+    writer("assign", 75)  # a new stage is written at once
+    assert writes[-1] == ("assign", 75, None)
+    record = table.get("long")
+    assert record is not None and (record.progress.stage, record.progress.percent) == ("assign", 75)

@@ -18,8 +18,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -51,8 +50,12 @@ OUTPUT_NAMES: dict[str, str] = {
     "scatter": "scatter.png",
 }
 
-#: Called as ``progress(stage, percent)`` while a job runs.
-JobProgress = Callable[[str, int], None]
+
+class JobProgress(Protocol):
+    """Told where a running job is (:class:`~gridtsne.aws.table.ProgressWriter` writes it to the record)."""
+
+    def __call__(self, stage: str, percent: int, eta: float | None = None) -> None:
+        """``stage`` runs, the job is ``percent`` done, the stage has ``eta`` seconds left (if known)."""
 
 
 class JobParams(BaseModel):
@@ -72,7 +75,12 @@ class Progress(BaseModel):
     """Where a running job is."""
 
     stage: str = Field(description="The stage now running (or the last one).")
-    percent: int = Field(ge=0, le=100, description="Rough completion, 0-100.")
+    percent: int = Field(ge=0, le=100, description="Completion of the whole job, 0-100.")
+    eta: str | None = Field(
+        None,
+        description="When the running stage should end (ISO 8601, UTC), estimated from its progress so far;"
+        " absent when unknown.",
+    )
 
 
 class JobRecord(BaseModel):

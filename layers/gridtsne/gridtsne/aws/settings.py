@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gridtsne.aws.job import JobProgress
+from gridtsne.aws.progress import ProgressWriter
 from gridtsne.aws.table import JobTable
 from gridtsne.core.images import Limits
 from gridtsne.store import S3Store
@@ -86,6 +87,5 @@ class Settings(BaseSettings):
         return JobTable(self.table_name, resource=resource, ttl_days=self.job_ttl_days or None)
 
     def progress(self, job: str) -> JobProgress:
-        """A progress callback that writes the stage to the job record."""
-        table = self.table()
-        return lambda stage, percent: table.progress(job, stage, percent)
+        """A progress callback that writes the job's stage and percent to its record, sparingly."""
+        return ProgressWriter(self.table(), job)

@@ -24,6 +24,7 @@ import numpy as np
 
 from gridtsne.aws.events import publish_event
 from gridtsne.aws.job import OUTPUT_NAMES, JobParams, JobProgress, job_prefix
+from gridtsne.aws.progress import REDUCE_PERCENT, silent, stage_steps
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
@@ -74,10 +75,6 @@ def pipeline_params(params: JobParams) -> Params:
         background=params.background,
         reduce=ReduceParams(perplexity=params.perplexity, seed=params.seed),
     )
-
-
-def _silent(stage: str, percent: int) -> None:
-    return None
 
 
 def _read_json(store: Store, key: str) -> Any:
@@ -161,17 +158,20 @@ def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any
     return doc, collected
 
 
-def _reduce(collected: Collected, params: JobParams) -> tuple[np.ndarray, dict[str, float]]:
+def _reduce(
+    collected: Collected, params: JobParams, progress: JobProgress
+) -> tuple[np.ndarray, dict[str, float]]:
     start = time.perf_counter()
-    points = reduce_stage(collected.vectors, pipeline_params(params))
+    steps = stage_steps(progress, "reduce", REDUCE_PERCENT)
+    points = reduce_stage(collected.vectors, pipeline_params(params), steps)
     return points, {"reduce": time.perf_counter() - start}
 
 
-def reduce_job(store: Store, job: str, progress: JobProgress = _silent) -> dict[str, Any]:
+def reduce_job(store: Store, job: str, progress: JobProgress = silent) -> dict[str, Any]:
     """PCA + t-SNE of the job's vectors; writes ``points.npy`` and ``order.json``."""
-    progress("reduce", 55)
+    progress("reduce", REDUCE_PERCENT[0])
     doc, collected = _collected(store, job, with_thumbs=False)
-    points, timings = _reduce(collected, JobParams.model_validate(doc["params"]))
+    points, timings = _reduce(collected, JobParams.model_validate(doc["params"]), progress)
     buffer = io.BytesIO()
     np.save(buffer, points.astype(np.float64))
     prefix = job_prefix(job)
@@ -219,7 +219,7 @@ def render_job(
     reduce: bool = False,
     out: Store | None = None,
     originals: Store | None = None,
-    progress: JobProgress = _silent,
+    progress: JobProgress = silent,
 ) -> dict[str, Any]:
     """Assign the job's points to grid cells and write mosaic, layout, viewer and scatter.
 
@@ -239,7 +239,7 @@ def render_job(
     originals
         Where tiles larger than the stored thumbnails are cut from (default ``store``).
     progress
-        Told each stage as it starts.
+        Told each stage as it starts, and the reduction's steps.
 
     Returns
     -------
@@ -247,12 +247,12 @@ def render_job(
         ``{"outputs": {name: key}, "count", "skipped", "duplicates"}``.
     """
     if reduce:
-        progress("reduce", 55)
+        progress("reduce", REDUCE_PERCENT[0])
     doc, collected = _collected(store, job, with_thumbs=True)
     params = JobParams.model_validate(doc["params"])
     prefix = job_prefix(job)
-    points, timings = _reduce(collected, params) if reduce else _reduced(store, job, collected.keys)
-    progress("assign", 75)
+    points, timings = _reduce(collected, params, progress) if reduce else _reduced(store, job, collected.keys)
+    progress("assign", REDUCE_PERCENT[1])
     layout = place(
         collected.keys,
         points,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,8 +23,12 @@ __all__ = ["JobTable"]
 REQUEST = "request#"
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _iso(datetime.now(UTC))
 
 
 def _plain(value: Any) -> Any:
@@ -103,8 +107,13 @@ class JobTable:
         """Remember the execution that runs the job."""
         self._update(job, {"execution_arn": execution_arn})
 
-    def progress(self, job: str, stage: str, percent: int) -> None:
-        """Record the stage now running; a finished job is left alone."""
+    def progress(self, job: str, stage: str, percent: int, eta: float | None = None) -> None:
+        """Record the stage now running, the job's percent and the seconds the stage has left (kept as the
+        time it should end); a finished job is left alone."""
+        now = datetime.now(UTC)
+        value: dict[str, Any] = {"stage": stage, "percent": max(0, min(100, int(percent)))}
+        if eta is not None:
+            value["eta"] = _iso(now + timedelta(seconds=max(0.0, eta)))
         with contextlib.suppress(self.table.meta.client.exceptions.ConditionalCheckFailedException):
             self.table.update_item(
                 Key={"id": job},
@@ -112,11 +121,11 @@ class JobTable:
                 ConditionExpression="attribute_exists(id) AND NOT #s IN (:done, :failed)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
-                    ":p": {"stage": stage, "percent": max(0, min(100, int(percent)))},
+                    ":p": value,
                     ":running": "RUNNING",
                     ":done": "SUCCEEDED",
                     ":failed": "FAILED",
-                    ":u": _now(),
+                    ":u": _iso(now),
                 },
             )
 

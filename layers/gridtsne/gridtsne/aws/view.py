@@ -5,6 +5,7 @@ One view for every door, so a console user reads in the execution's output panel
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -12,7 +13,7 @@ from pydantic import BaseModel, Field
 from gridtsne.aws.job import JobRecord, Progress
 from gridtsne.store import Store
 
-__all__ = ["Failure", "Link", "Visualization", "job_view"]
+__all__ = ["Failure", "Link", "ProgressView", "Visualization", "job_view"]
 
 
 class Link(BaseModel):
@@ -28,13 +29,21 @@ class Failure(BaseModel):
     cause: str
 
 
+class ProgressView(Progress):
+    """Where a running job is, with the time its stage has left."""
+
+    eta_seconds: int | None = Field(
+        None, description="Seconds until ``eta``, counted when asked; absent unless the job is running."
+    )
+
+
 class Visualization(BaseModel):
     """A job as the API shows it."""
 
     id: str
     status: str = Field(description="pending, running, succeeded or failed.")
     collection: str
-    progress: Progress
+    progress: ProgressView
     created: str
     updated: str
     count: int | None = Field(None, description="Images placed on the grid.")
@@ -65,7 +74,7 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
         id=record.id,
         status=record.status.lower(),
         collection=record.collection,
-        progress=record.progress,
+        progress=_progress(record),
         created=record.created,
         updated=record.updated,
         count=record.count,
@@ -74,3 +83,13 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
         error=failure,
     )
     return view.model_dump(mode="json", exclude_none=True)
+
+
+def _progress(record: JobRecord) -> ProgressView:
+    """The record's progress; while the job runs, with the seconds until its ``eta``."""
+    data = record.progress.model_dump()
+    eta = data.pop("eta", None)
+    if record.status == "RUNNING" and eta is not None:
+        left = (datetime.fromisoformat(eta) - datetime.now(UTC)).total_seconds()
+        data.update(eta=eta, eta_seconds=max(0, round(left)))
+    return ProgressView.model_validate(data)
