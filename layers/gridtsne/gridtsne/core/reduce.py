@@ -82,8 +82,10 @@ class _Iterations:
         return False  # go on
 
 
-#: t-SNE iterations between two progress reports.
-REPORT_EVERY = 5
+#: t-SNE iterations between two progress reports. openTSNE evaluates the KL divergence for each report, which
+#: made that iteration 55 % slower (measured at 20,000 points): every 25 iterations costs about 2 % of the
+#: t-SNE, and still moves the job's percent at each of its steps.
+REPORT_EVERY = 25
 
 
 def reduce(
