@@ -68,7 +68,7 @@ class ProgressBar:
         self.last_draw = -math.inf
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        """Show that ``done`` of ``total`` items of ``stage`` are done (redrawn at most every 0.1 s)."""
+        """Show that ``done`` of ``total`` items of ``stage`` are done (at most every 0.1 s on a terminal)."""
         now = self.clock()
         if stage != self.stage:
             # A terminal shows a new stage at once; a log gets its first line after ``log_every``.

@@ -52,7 +52,7 @@ OUTPUT_NAMES: dict[str, str] = {
 
 
 class JobProgress(Protocol):
-    """Told where a running job is (:class:`~gridtsne.aws.table.ProgressWriter` writes it to the record)."""
+    """Told where a running job is (:class:`~gridtsne.aws.progress.ProgressWriter` writes it down)."""
 
     def __call__(self, stage: str, percent: int, eta: float | None = None) -> None:
         """``stage`` runs, the job is ``percent`` done, the stage has ``eta`` seconds left (if known)."""
