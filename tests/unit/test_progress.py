@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from gridtsne.cli import ProgressBar
@@ -59,30 +60,33 @@ def test_phased_progress_counts_across_phases_and_never_goes_back() -> None:
 
 def test_eta_is_elapsed_over_fraction_then_follows_the_pace() -> None:
     clock = Clock()
-    eta = Eta(smoothing=0.5, clock=clock)
+    eta = Eta(horizon=10.0, clock=clock)
     assert eta.update(0.0) is None  # nothing done yet: no estimate
-    clock.now += 10
+    clock.now += 0.5
+    assert eta.update(0.05) is None  # too soon to tell a pace
+    clock.now += 9.5
     assert eta.update(0.1) == pytest.approx(90)  # 10 s for 10 %: 90 s for the rest
     clock.now += 10
     assert eta.update(0.2) == pytest.approx(80)  # the same pace
     clock.now += 5
-    # Twice the pace: the rate moves half way (75 s per whole instead of 100 or 50), not all at once.
-    assert eta.update(0.3) == pytest.approx(0.7 * 75)
+    # Twice the pace for 5 s: the rate (100 s per whole) moves towards 50 by 1 - e^(-5/10), not all at once.
+    rate = 100 - (1 - math.exp(-0.5)) * 50
+    assert eta.update(0.3) == pytest.approx(0.7 * rate)
     clock.now += 0.1
-    assert eta.update(0.4) == pytest.approx(0.6 * 75)  # too soon to measure a pace: the rate stays
+    assert eta.update(0.4) == pytest.approx(0.6 * rate)  # too soon to measure a pace: the rate stays
     assert eta.update(1.0) == 0.0
 
 
 def test_eta_converges_to_a_new_pace() -> None:
     clock = Clock()
-    eta = Eta(smoothing=0.3, clock=clock)
+    eta = Eta(horizon=10.0, clock=clock)
     fraction = 0.0
     for _ in range(10):  # slow start: 1 % per 10 s
         clock.now += 10
         fraction += 0.01
         eta.update(fraction)
     left = None
-    for _ in range(20):  # then 1 % per second
+    for _ in range(60):  # then 1 % per second for a minute
         clock.now += 1
         fraction += 0.01
         left = eta.update(fraction)
@@ -107,6 +111,8 @@ def test_progress_bar_shows_the_time_left_on_a_terminal() -> None:
     assert lines[5].startswith("reduce  [#####-----] 50/100") and "5s left" in lines[5]
     assert lines[-1].startswith("reduce  [##########] 100/100") and lines[-1].endswith("\n")
     assert "left" not in lines[-1]
+    bar("reduce", 100, 100)  # told again that the stage is done: drawn once
+    assert stream.getvalue().count("100/100") == 1
 
 
 def test_progress_bar_logs_a_line_now_and_then_off_a_terminal() -> None:

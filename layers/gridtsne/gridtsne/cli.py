@@ -76,12 +76,14 @@ class ProgressBar:
             self.last_draw = -math.inf if self.tty else now
         finished = done >= total
         left = self.eta.update(done / total if total else 1.0)
+        if finished and self.last_draw == math.inf:  # this stage's last line is drawn already
+            return
         if not finished and now - self.last_draw < self.interval:
             return
-        self.last_draw = now
+        self.last_draw = math.inf if finished else now
         filled = int(self.width * done / total) if total else self.width
         bar = "#" * filled + "-" * (self.width - filled)
-        line = f"{stage:<7} [{bar}] {done}/{total} {now - self.eta.started:6.1f}s"
+        line = f"{stage:<7} [{bar}] {done}/{total} {max(0.0, now - self.eta.started):6.1f}s"
         if left is not None and not finished:
             line += f"  {duration_text(left)} left"
         if self.tty:

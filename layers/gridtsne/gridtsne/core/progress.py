@@ -9,6 +9,7 @@ use it.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -111,43 +112,44 @@ class PhasedProgress:
 class Eta:
     """The seconds a stage has left, from its completed fraction over time.
 
-    The rate (seconds per unit of fraction) starts as elapsed / fraction and then follows the recent rate,
-    exponentially smoothed, so a stage whose later steps run faster or slower than the first converges to
-    their pace without jumping at every report.
+    The rate (seconds per unit of fraction) starts as elapsed / fraction once the stage has run ``WINDOW``
+    seconds, then follows the rate of each later window of at least ``WINDOW`` seconds, smoothed over about
+    ``horizon`` seconds: a stage whose later steps run faster or slower than its first converges to their
+    pace, whether it reports every item or every minute, without jumping at each report.
 
     Parameters
     ----------
-    smoothing
-        Weight of the newest rate, 0-1.
+    horizon
+        Seconds over which recent rates are averaged (an exponential moving average in time).
     clock
         Seconds, monotonic (for tests).
     """
 
-    #: Reports closer than this in time only move the estimate's fraction, not its rate.
-    MIN_INTERVAL = 0.5
+    #: Least seconds a measured rate spans: reports closer than this only move the fraction.
+    WINDOW = 1.0
 
-    def __init__(self, smoothing: float = 0.3, clock: Callable[[], float] = time.monotonic) -> None:
-        self.smoothing = smoothing
+    def __init__(self, horizon: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.horizon = horizon
         self.clock = clock
         self.started = clock()
         self._rate: float | None = None
         self._last = (0.0, self.started)
 
     def update(self, fraction: float) -> float | None:
-        """Tell the fraction done now; return the seconds left (None until the stage has moved)."""
+        """Tell the fraction done now; return the seconds left (None until the stage has run a while)."""
         now = self.clock()
         if fraction >= 1.0:
             return 0.0
         last_fraction, last_time = self._last
-        if fraction <= 0.0 or now <= self.started:
-            return None
-        if self._rate is None:
-            self._rate = (now - self.started) / fraction
-            self._last = (fraction, now)
-        elif fraction > last_fraction and now - last_time >= self.MIN_INTERVAL:
+        if fraction > last_fraction and now - last_time >= self.WINDOW:
             recent = (now - last_time) / (fraction - last_fraction)
-            self._rate += self.smoothing * (recent - self._rate)
+            if self._rate is None:
+                self._rate = recent
+            else:
+                self._rate += (1.0 - math.exp(-(now - last_time) / self.horizon)) * (recent - self._rate)
             self._last = (fraction, now)
+        if self._rate is None:
+            return None
         return max(0.0, self._rate * (1.0 - fraction))
 
 
