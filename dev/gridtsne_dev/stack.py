@@ -387,13 +387,16 @@ class EmbeddedStack:
 
     def download(self, job: str, out: Path) -> list[Path]:
         """Copy the job's outputs (``visualizations/<id>/``) into ``out``; return their paths."""
-        from gridtsne.aws.job import OUTPUT_NAMES, job_prefix
+        from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, job_prefix
 
         s3 = self.client("s3")
         out.mkdir(parents=True, exist_ok=True)
         written = []
-        for name in OUTPUT_NAMES.values():
-            data = s3.get_object(Bucket=self.bucket, Key=job_prefix(job) + name)["Body"].read()
-            (out / name).write_bytes(data)
+        for output, name in OUTPUT_NAMES.items():
+            key = job_prefix(job) + name
+            listed = s3.list_objects_v2(Bucket=self.bucket, Prefix=key)
+            if output in OPTIONAL_OUTPUTS and not listed.get("Contents"):
+                continue
+            s3.download_file(self.bucket, key, str(out / name))
             written.append(out / name)
         return written

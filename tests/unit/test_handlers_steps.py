@@ -71,7 +71,8 @@ def test_render_writes_every_output(stack: EmbeddedStack, finished: dict) -> Non
     mosaic = Image.open(io.BytesIO(store.read(rendered["outputs"]["image"])))
     assert mosaic.size == (layout["grid"]["cols"] * 32, layout["grid"]["rows"] * 32)
     viewer = store.read(rendered["outputs"]["viewer"]).decode()
-    assert "Signature=" in viewer  # mosaic and originals are reached through presigned URLs
+    assert "Signature=" not in viewer and "Expires=" not in viewer  # nothing in the page expires
+    assert '"mosaic":"mosaic.jpg"' in viewer and "tiles" not in rendered["outputs"]
     assert Image.open(io.BytesIO(store.read(rendered["outputs"]["scatter"]))).format == "PNG"
 
 

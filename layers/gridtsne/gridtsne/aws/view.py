@@ -1,6 +1,9 @@
 """A job as its users see it: the API's ``GET /v2/visualizations/{id}`` and a finished execution's output.
 
 One view for every door, so a console user reads in the execution's output panel what an API client gets.
+Its ``data`` holds presigned URLs, signed when it is asked for; the viewer's link carries those of the
+pictures it shows in its fragment (``viewer.html?<signature>#mosaic=<url>&tiles=<url>``), so the stored
+page needs no URL of its own and opens for as long as its files are kept, through a fresh link.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gridtsne.aws.job import JobRecord, Progress
+from gridtsne.output.viewer import fragment
 from gridtsne.store import Store
 
 __all__ = ["Failure", "Link", "Visualization", "job_view"]
@@ -39,7 +43,11 @@ class Visualization(BaseModel):
     updated: str
     count: int | None = Field(None, description="Images placed on the grid.")
     quality: dict[str, Any] | None = Field(None, description="The layout's quality block, when succeeded.")
-    data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
+    data: dict[str, Link] | None = Field(
+        None,
+        description="image, layout, viewer, scatter and, for a grid too big for one picture, tiles (the "
+        "deep-zoom archive), when succeeded. The viewer's link brings the others it reads in its fragment.",
+    )
     error: Failure | None = None
 
 
@@ -57,7 +65,11 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
     """
     data = None
     if store is not None and record.status == "SUCCEEDED":
-        data = {name: Link(url=store.url(key, expires)) for name, key in record.outputs.items()}
+        urls = {name: store.url(key, expires) for name, key in record.outputs.items()}
+        if "viewer" in urls:
+            shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles")}
+            urls["viewer"] += "#" + fragment({k: v for k, v in shown.items() if v})
+        data = {name: Link(url=url) for name, url in urls.items()}
     failure = None
     if record.status == "FAILED":
         failure = Failure(error=record.error or "", cause=record.cause or "")
