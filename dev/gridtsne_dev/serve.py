@@ -63,8 +63,12 @@ class S3Server:
         )
         from werkzeug.serving import make_server
 
+        class Quiet(MotoRequestHandler):
+            def log_request(self, *args: Any) -> None:
+                pass
+
         app = _refuse_expired(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self.host, self.port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(self.host, self.port, app, True, request_handler=Quiet)
         self._thread = Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

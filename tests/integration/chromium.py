@@ -41,6 +41,7 @@ class Watch:
 
     def attach(self, page: Any) -> None:
         page.on("request", self._request)
+        page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: self.errors.append(str(e)))
 

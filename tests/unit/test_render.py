@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +12,10 @@ from gridtsne.core.assign import cell_targets
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
 from gridtsne.output.render import mosaic, parse_colour
+from gridtsne.pipeline import Params, Result, write_outputs
+from gridtsne.store import LocalStore
 from PIL import Image
-from pmtiles.reader import MemorySource, Reader
+from pmtiles.reader import MemorySource, MmapSource, Reader
 
 
 def coloured_thumbnails(n: int, tile: int) -> np.ndarray:
@@ -56,6 +59,28 @@ def test_a_big_grid_gets_an_overview_and_a_tile_archive() -> None:
     assert '"mosaic":"mosaic.jpg","tiles":{"width":576,"height":640,' in page
     assert '"url":"tiles.pmtiles"' in page
     assert json.loads(files["layout.json"])["grid"] == {"rows": 10, "cols": 9, "tile": 64}
+
+
+def test_the_command_line_writes_the_archive_beside_the_outputs(tmp_path: Path) -> None:
+    n, rows, cols, tile = 261, 1, 261, 64  # 16,704 px wide: more than one mosaic picture may be
+    thumbs = coloured_thumbnails(n, tile)
+    layout = Layout(
+        rows, cols, tile, [f"{i}.png" for i in range(n)], cell_targets(n, rows, cols), np.zeros((n, 2))
+    )
+    write_outputs(Result(layout, thumbs, np.zeros((n, 4))), LocalStore(tmp_path), Params(tile=tile))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "layout.json",
+        "mosaic.jpg",
+        "scatter.png",
+        "tiles.pmtiles",
+        "viewer.html",
+    ]
+    with (tmp_path / "tiles.pmtiles").open("rb") as archive:
+        reader = Reader(MmapSource(archive))
+        assert reader.metadata()["gridtsne"]["width"] == 16_704
+        last = Image.open(io.BytesIO(reader.get(reader.header()["max_zoom"], 65, 0)))
+    assert last.size == (16_704 - 65 * 256, 64)  # the edge tile, cut to the picture
+    assert np.abs(np.asarray(last, dtype=int)[32, -32] - thumbs[-1, 0, 0]).max() < 12
 
 
 def test_a_small_grid_has_no_pyramid() -> None:
