@@ -184,6 +184,9 @@ def test_a_grid_too_big_for_one_picture_gets_one_tile_archive_behind_a_fresh_lin
     fragment = parse_qs(urlsplit(data["viewer"]["url"]).fragment)
     assert fragment == {"mosaic": [data["image"]["url"]], "tiles": [data["tiles"]["url"]]}
     assert JobTable(stack.table).get("wide-job").outputs == outputs  # type: ignore[union-attr]
+    (announced,) = [e for e in stack.received_events() if e["detail"]["id"] == "wide-job"]
+    urls = announced["detail"]["urls"]  # the event's links, checked against its schema on the way
+    assert parse_qs(urlsplit(urls["viewer"]).fragment)["tiles"] == [urls["tiles"]]
 
 
 def test_render_names_the_model_from_the_shards_without_the_model_file(

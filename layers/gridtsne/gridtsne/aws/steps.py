@@ -27,7 +27,7 @@ from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
-from gridtsne.aws.view import job_view
+from gridtsne.aws.view import job_view, output_urls
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
@@ -317,7 +317,7 @@ def publish(
         "skipped": len(layout["skipped"]),
         "duplicates": len(layout["duplicates"]),
         "outputs": outputs,
-        "urls": {name: store.url(key, expires) for name, key in outputs.items()},
+        "urls": output_urls(outputs, store, expires),
     }
     announced = _announce("Visualization Succeeded", job, detail, bus, events)
     result = {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}

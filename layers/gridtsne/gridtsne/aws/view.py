@@ -16,7 +16,7 @@ from gridtsne.aws.job import JobRecord, Progress
 from gridtsne.output.viewer import fragment
 from gridtsne.store import Store
 
-__all__ = ["Failure", "Link", "Visualization", "job_view"]
+__all__ = ["Failure", "Link", "Visualization", "job_view", "output_urls"]
 
 
 class Link(BaseModel):
@@ -51,6 +51,25 @@ class Visualization(BaseModel):
     error: Failure | None = None
 
 
+def output_urls(outputs: dict[str, str], store: Store, expires: int = 3600) -> dict[str, str]:
+    """Presigned URLs of a job's outputs by name; the viewer's fragment carries its pictures' URLs.
+
+    Parameters
+    ----------
+    outputs
+        Output name -> S3 key (:data:`~gridtsne.aws.job.OUTPUT_NAMES`).
+    store
+        The bucket.
+    expires
+        Seconds the URLs are valid.
+    """
+    urls = {name: store.url(key, expires) for name, key in outputs.items()}
+    if "viewer" in urls:
+        shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles")}
+        urls["viewer"] += "#" + fragment({name: url for name, url in shown.items() if url})
+    return urls
+
+
 def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600) -> dict[str, Any]:
     """The job as plain data; with ``store``, a succeeded job's outputs as presigned URLs under ``data``.
 
@@ -65,10 +84,7 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
     """
     data = None
     if store is not None and record.status == "SUCCEEDED":
-        urls = {name: store.url(key, expires) for name, key in record.outputs.items()}
-        if "viewer" in urls:
-            shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles")}
-            urls["viewer"] += "#" + fragment({k: v for k, v in shown.items() if v})
+        urls = output_urls(record.outputs, store, expires)
         data = {name: Link(url=url) for name, url in urls.items()}
     failure = None
     if record.status == "FAILED":
