@@ -136,7 +136,7 @@
     source = "tiles";
     drawPicture = pyramidSource(data.tiles, tilesUrl);
   } else {
-    if (data.tiles) $("hint").textContent = "Deep zoom: open this page over HTTP (python3 -m http.server)";
+    if (data.tiles) $("hint").textContent = "Deep zoom: serve this folder over HTTP with range requests";
     useMosaic();
   }
   function useMosaic() {
