@@ -185,6 +185,8 @@ def test_a_tile_archive_comes_with_its_reader_and_leave_to_fetch() -> None:
     assert "connect-src http: https:" in (csp["content"] or "")
     with pytest.raises(ValueError, match="tiles_url"):
         viewer_html(layout(["a.jpg"]), "", tiles=info, tiles_url="javascript:alert(1)")
+    with pytest.raises(ValueError, match="mosaic_url"):
+        viewer_html(layout(["a.jpg"]), "javascript:alert(1)", tiles=info)
 
 
 def test_fragment_carries_fresh_picture_urls() -> None:

@@ -299,11 +299,9 @@ def publish(
         GET shows it (presigned URLs under ``data``), so the execution's output shows what an API client gets.
     """
     prefix = job_prefix(job)
-    outputs = {name: prefix + file for name, file in OUTPUT_NAMES.items()}
-    outputs = {
-        name: key for name, key in outputs.items() if name not in OPTIONAL_OUTPUTS or store.exists(key)
-    }
-    absent = [key for key in outputs.values() if not store.exists(key)]
+    found = {name: (prefix + file, store.exists(prefix + file)) for name, file in OUTPUT_NAMES.items()}
+    absent = [key for name, (key, there) in found.items() if not there and name not in OPTIONAL_OUTPUTS]
+    outputs = {name: key for name, (key, there) in found.items() if there}
     if absent:
         raise TransientError(f"outputs not found: {absent}")
     layout = _read_json(store, outputs["layout"])

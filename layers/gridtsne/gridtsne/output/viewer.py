@@ -191,9 +191,7 @@ def _payload(
         if not tiles_url or not safe_url(tiles_url):
             raise ValueError(f"tiles_url must be a non-empty http(s) or relative URL, got {tiles_url!r}")
         tiles_info["url"] = tiles_url
-        if not safe_url(mosaic_url):
-            mosaic_url = ""
-    elif not safe_url(mosaic_url) or not mosaic_url:
+    if not safe_url(mosaic_url) or not (mosaic_url or tiles_info):
         raise ValueError(f"mosaic_url must be a non-empty http(s) or relative URL, got {mosaic_url!r}")
     skipped = list(layout.get("skipped", []))
     duplicates = list(layout.get("duplicates", []))
