@@ -29,7 +29,7 @@ def case(side: int) -> dict[str, Any]:
     palette = [Image.effect_noise((CELL, CELL), 40 + 10 * i).convert("RGB") for i in range(8)]
     written = 0
 
-    def write(path: str, data: bytes) -> None:
+    def write(level: int, col: int, row: int, data: bytes) -> None:
         nonlocal written
         written += 1
 

@@ -2,7 +2,8 @@
 
 Upload sample images, deliver their upload events to the embed function (as the upload rule and queue
 would), ask the API for a visualization, follow it to SUCCEEDED, download the results and print the
-presigned URLs; ``--serve`` keeps a moto server on 127.0.0.1 so that they open in a browser.
+presigned URLs; ``--serve`` keeps the bucket served on 127.0.0.1 (:mod:`~gridtsne_dev.serve`: presigned URLs
+expire as on AWS) so that they open in a browser.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--big-set-threshold", type=int, default=4096, help="N above which the big-set job runs"
     )
     parser.add_argument("--expires", type=int, default=3600, help="presigned URL lifetime in seconds")
-    parser.add_argument("--serve", action="store_true", help="keep a moto server on 127.0.0.1 for the URLs")
+    parser.add_argument("--serve", action="store_true", help="serve the bucket on 127.0.0.1 for the URLs")
     parser.add_argument("--port", type=int, default=5123, help="port of --serve")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for the job")
 
@@ -71,11 +72,10 @@ def run_demo(args: argparse.Namespace) -> int:
     server = None
     endpoint = None
     if args.serve:
-        from moto.server import ThreadedMotoServer
+        from gridtsne_dev.serve import S3Server
 
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
-        server.start()
-        endpoint = f"http://127.0.0.1:{args.port}"
+        server = S3Server("127.0.0.1", args.port).start()
+        endpoint = server.endpoint
     stack = EmbeddedStack(
         big_set_threshold=args.big_set_threshold, url_expires=args.expires, endpoint=endpoint
     )

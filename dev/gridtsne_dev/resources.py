@@ -229,8 +229,12 @@ class Plan(Intrinsics):
                 f"template resource types the embedded stack cannot create: {sorted(unknown)}"
             )
         s3, dynamodb, sqs = client("s3"), client("dynamodb"), client("sqs")
-        for logical in self.of_type("AWS::S3::Bucket"):
+        for logical, bucket in self.of_type("AWS::S3::Bucket").items():
             s3.create_bucket(Bucket=self.names[logical])
+            rules = bucket.get("CorsConfiguration", {}).get("CorsRules")
+            if rules:
+                cors = {"CORSRules": [_cors_rule(rule) for rule in rules]}
+                s3.put_bucket_cors(Bucket=self.names[logical], CORSConfiguration=cors)
         for logical, table in self.of_type("AWS::DynamoDB::Table").items():
             _create_table(dynamodb, self.names[logical], table)
         # Queues others redrive to first.
@@ -253,6 +257,22 @@ class Plan(Intrinsics):
                 roleArn=_arn("AWS::IAM::Role", f"{self.names[logical]}-role"),
                 type=machine.get("Type", "STANDARD"),
             )
+
+
+#: CloudFormation's names of a CORS rule's fields, as the S3 API spells them.
+_CORS_FIELDS = {
+    "AllowedHeaders": "AllowedHeaders",
+    "AllowedMethods": "AllowedMethods",
+    "AllowedOrigins": "AllowedOrigins",
+    "ExposedHeaders": "ExposeHeaders",
+    "Id": "ID",
+    "MaxAge": "MaxAgeSeconds",
+}
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A template's ``CorsRules`` entry as ``put_bucket_cors`` takes it."""
+    return {_CORS_FIELDS[name]: value for name, value in rule.items()}
 
 
 #: What a rule's target may set besides its id and ARN (EventBridge keeps them; nothing fails here).

@@ -387,13 +387,12 @@ class EmbeddedStack:
 
     def download(self, job: str, out: Path) -> list[Path]:
         """Copy the job's outputs (``visualizations/<id>/``) into ``out``; return their paths."""
-        from gridtsne.aws.job import OUTPUT_NAMES, job_prefix
+        from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, job_prefix
 
-        s3 = self.client("s3")
+        s3, prefix = self.client("s3"), job_prefix(job)
+        stored = {o["Key"] for o in s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix).get("Contents", [])}
         out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in OUTPUT_NAMES.values():
-            data = s3.get_object(Bucket=self.bucket, Key=job_prefix(job) + name)["Body"].read()
-            (out / name).write_bytes(data)
-            written.append(out / name)
-        return written
+        names = [n for o, n in OUTPUT_NAMES.items() if o not in OPTIONAL_OUTPUTS or prefix + n in stored]
+        for name in names:
+            s3.download_file(self.bucket, prefix + name, str(out / name))
+        return [out / name for name in names]

@@ -22,15 +22,13 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Input: the state (``job_id``); output ``{"outputs": {name: key}, "count", "skipped", "duplicates"}``.
 
-    The viewer reaches the mosaic and the originals through presigned URLs valid ``URL_EXPIRES`` seconds.
+    The stored viewer carries no URL; the link the API answers brings fresh ones when it is opened.
     """
     settings = Settings.from_env()
     job = JobState.model_validate(event).job_id
     logger.append_keys(job_id=job)
     store = settings.store()
-    result = render_job(
-        store, job, lambda key: store.url(key, settings.url_expires), progress=settings.progress(job)
-    )
+    result = render_job(store, job, progress=settings.progress(job))
     metrics.add_metric("ImagesPlaced", MetricUnit.Count, result["count"])
     logger.info("rendered", **{k: v for k, v in result.items() if k != "outputs"})
     return result

@@ -3,8 +3,8 @@
 In AWS it runs as a SageMaker Processing job started by the state machine
 (``arn:aws:states:::sagemaker:createProcessingJob.sync``): SageMaker copies the collection's vector shards
 and the job's ``inputs.json`` under ``/opt/ml/processing/input`` (same keys as in the bucket) and uploads
-``/opt/ml/processing/output`` to ``visualizations/<id>/``. Environment: ``GRIDTSNE_BUCKET`` (presigned
-URLs and originals), ``JOB_TABLE`` (progress), ``GRIDTSNE_JOB_ID``.
+``/opt/ml/processing/output`` to ``visualizations/<id>/``. Environment: ``GRIDTSNE_BUCKET`` (the
+originals), ``JOB_TABLE`` (progress), ``GRIDTSNE_JOB_ID``.
 
 The embedded stack (``dev/gridtsne_dev``) calls :func:`processing_handler` in-process with the same
 CreateProcessingJob request, reading and writing the bucket directly. Both run the library's stages through
@@ -32,7 +32,6 @@ def run(
     table: str | None = None,
     input_root: Path | None = None,
     output_root: Path | None = None,
-    expires: int = 3600,
 ) -> dict[str, Any]:
     """Run the job; inputs from ``input_root`` (or the bucket), outputs to ``output_root`` (or the bucket)."""
     bucket_store = S3Store(bucket)
@@ -42,7 +41,6 @@ def run(
     return render_job(
         source,
         job,
-        lambda key: bucket_store.url(key, expires),
         reduce=True,
         out=target,
         originals=bucket_store,
@@ -57,7 +55,6 @@ def processing_handler(request: dict[str, Any]) -> dict[str, Any]:
         env["GRIDTSNE_JOB_ID"],
         env["GRIDTSNE_BUCKET"],
         table=env.get("JOB_TABLE"),
-        expires=int(env.get("URL_EXPIRES", os.environ.get("URL_EXPIRES", "3600"))),
     )
     return {
         "ProcessingJobName": request.get("ProcessingJobName"),
@@ -74,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=os.environ.get("JOB_TABLE"))
     parser.add_argument("--input", type=Path, help="local copy of the inputs (default: read the bucket)")
     parser.add_argument("--output", type=Path, help="where outputs go (default: write the bucket)")
-    parser.add_argument("--expires", type=int, default=int(os.environ.get("URL_EXPIRES", "3600")))
     args = parser.parse_args(argv)
     if not args.job_id or not args.bucket:
         parser.error("--job-id and --bucket (or GRIDTSNE_JOB_ID and GRIDTSNE_BUCKET) are required")
@@ -85,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
         table=args.table,
         input_root=input_root,
         output_root=args.output,
-        expires=args.expires,
     )
     print(result, file=sys.stderr)
     return 0

@@ -9,6 +9,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -75,7 +76,10 @@ def test_small_set_end_to_end(stack: EmbeddedStack, digits: list[dict]) -> None:
     assert layout["model"]["name"] == "efficientnet_lite0" and layout["model"]["sha256"]
     viewer = fetched["viewer"].text
     first_original = layout["images"][0]["key"]
-    assert "Signature=" in viewer and first_original.split("/")[-1] in viewer
+    assert "Signature=" not in viewer and first_original.split("/")[-1] in viewer  # nothing in it expires
+    assert parse_qs(urlsplit(output["data"]["viewer"]["url"]).fragment) == {
+        "mosaic": [output["data"]["image"]["url"]]
+    }
 
     # The EventBridge rule delivered the announcement to its queue.
     (announced,) = events_for(stack, job)

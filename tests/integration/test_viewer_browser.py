@@ -2,33 +2,35 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import json
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gridtsne.output.tiles import build_pyramid, write_to_dir
+from gridtsne.output.archive import tile_archive
+from gridtsne.output.tiles import build_pyramid
 from gridtsne.output.viewer import local_url, viewer_html
 from PIL import Image, ImageDraw
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.integration.chromium import (
+    NEEDS_CHROMIUM,
+    Watch,
+    near,
+    open_viewer,
+    rgb_at,
+    serve_folder,
+    shot,
+    wait_until,
+)
+
 ROWS, COLS, TILE = 6, 8, 32
 HOSTILE = "</script><script>alert(1)</script>.png"
 NEEDLES = {(0, 5), (2, 1), (4, 6)}  # cells whose keys contain "needle"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (make browser)"
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 def colour(row: int, col: int) -> tuple[int, int, int]:
@@ -99,115 +101,13 @@ def site(tmp_path: Path) -> Iterator[Site]:
             thumb(r, c).save(buffer, format="PNG")  # type: ignore[union-attr]
             target.write_bytes(buffer.getvalue())
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=tmp_path))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(tmp_path, f"http://127.0.0.1:{server.server_address[1]}/", layout, urls)
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@dataclass
-class Watch:
-    """Everything a page did that a test must check: requests, console errors, dialogs."""
-
-    requests: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    def attach(self, page: Any) -> None:
-        page.on("request", lambda r: self.requests.append(r.url))
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def dialog(d: Any) -> None:
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("dialog", dialog)
-
-    def check(self) -> None:
-        assert not self.errors, self.errors
-        assert not self.dialogs, self.dialogs
-        assert not self.blocked, self.blocked
-        outside = [u for u in self.requests if not u.startswith(("http://127.0.0.1:", "data:"))]
-        assert not outside, outside
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def open_viewer(browser: Any, url: str, watch: Watch) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-
-    def route(r: Any) -> None:
-        if r.request.url.startswith(("http://127.0.0.1:", "data:")):
-            r.continue_()
-        else:
-            watch.blocked.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    context.on("page", watch.attach)
-    page = context.new_page()
-    page.goto(url)
-    page.wait_for_selector("body[data-state=ready]", timeout=15_000)
-    wait_until(page, "gridtsneViewer.idle()")
-    return context, page
-
-
-def wait_until(page: Any, expression: str, timeout: float = 5.0) -> None:
-    """Poll a JS expression (the page's CSP forbids the eval that ``wait_for_function`` uses)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        page.wait_for_timeout(30)
-
-
-def shot(page: Any, path: Path) -> Image.Image:
-    wait_until(page, "gridtsneViewer.idle()")
-    data = page.screenshot(path=str(path))
-    return Image.open(io.BytesIO(data)).convert("RGB")
+    with serve_folder(tmp_path) as base:
+        yield Site(tmp_path, base, layout, urls)
 
 
 def centre(page: Any, row: int, col: int) -> tuple[float, float]:
     rect = page.evaluate(f"gridtsneViewer.cellRect({row}, {col})")
     return rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2
-
-
-def rgb_at(image: Image.Image, x: float, y: float) -> tuple[int, int, int]:
-    r, g, b = image.getpixel((round(x), round(y)))  # type: ignore[misc]
-    return int(r), int(g), int(b)
-
-
-def near(pixel: tuple[int, ...], expected: tuple[int, int, int], tol: int = 14) -> bool:
-    return all(abs(a - b) <= tol for a, b in zip(pixel, expected, strict=False))
 
 
 def visible_cells(page: Any) -> list[tuple[int, int]]:
@@ -348,19 +248,57 @@ def test_viewer_in_chromium(site: Site, browser: Any) -> None:
     context.close()
 
 
-def test_viewer_loads_a_tile_pyramid(site: Site, browser: Any) -> None:
-    info = build_pyramid(thumb, ROWS, COLS, TILE, write_to_dir(site.root / "tiles"), tile_size=64)
+def write_archive(site: Site) -> Any:
+    """The grid's pyramid in 64 px tiles as ``tiles.pmtiles``; its geometry."""
+    with tile_archive() as (archive, archived):
+        info = build_pyramid(thumb, ROWS, COLS, TILE, archive.add, tile_size=64)
+        archive.finish(info)
+        (site.root / "tiles.pmtiles").write_bytes(archived().read())
+    return info
+
+
+def test_viewer_loads_a_tile_archive_by_ranges(site: Site, browser: Any) -> None:
+    info = write_archive(site)
     assert info.levels == 3
-    html = viewer_html(site.layout, "", original_urls=site.urls, tiles=info)
+    html = viewer_html(site.layout, "mosaic.jpg", original_urls=site.urls, tiles=info)
     (site.root / "viewer.html").write_text(html, encoding="utf-8")
     watch = Watch()
-    _, page = open_viewer(browser, site.base + "viewer.html", watch)
+    context, page = open_viewer(browser, site.base + "viewer.html", watch)
+    assert page.evaluate("gridtsneViewer.source()") == "tiles"
     assert not any(u.endswith("mosaic.jpg") for u in watch.requests)
     assert_cells_drawn(page, shot(page, site.root / "pyramid.png"), [(0, 0), (2, 5), (5, 3), (3, 3)])
     page.click("#zoom-in")
     page.click("#zoom-in")
-    assert any("/tiles/2/" in u for u in watch.requests)  # the full-resolution level
+    wait_until(page, "gridtsneViewer.idle()")
+    # every tile came from one URL, each by a range of bytes
+    assert {u for u, _ in watch.ranges} == {site.base + "tiles.pmtiles"}
+    assert set(watch.requests) == {site.base + "viewer.html", site.base + "tiles.pmtiles"}
+    assert len(watch.ranges) >= 3 and all(r.startswith("bytes=") for _, r in watch.ranges)
     shown = visible_cells(page)
     assert len(shown) >= 4
     assert_cells_drawn(page, shot(page, site.root / "pyramid-zoomed.png"), shown)
+    # a click shows the picture larger, from the archive, with its key
+    page.keyboard.press("0")
+    with context.expect_page():
+        page.mouse.click(*centre(page, 2, 5))
+    wait_until(page, "gridtsneViewer.preview() !== null")
+    assert page.inner_text("#preview-key") == key_of(2, 5)
+    box = page.locator("#preview-canvas").bounding_box()
+    image = shot(page, site.root / "pyramid-preview.png")
+    assert near(rgb_at(image, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2), colour(2, 5))
     watch.check()
+
+
+def test_opened_from_a_file_the_archive_gives_way_to_the_overview(site: Site, browser: Any) -> None:
+    info = write_archive(site)
+    html = viewer_html(site.layout, "mosaic.jpg", original_urls=site.urls, tiles=info)
+    (site.root / "viewer.html").write_text(html, encoding="utf-8")
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((site.root / "viewer.html").as_uri())
+    page.wait_for_selector("body[data-state=ready]", timeout=15_000)
+    assert page.evaluate("gridtsneViewer.source()") == "mosaic"
+    assert "HTTP" in page.inner_text("#hint")
+    assert_cells_drawn(page, shot(page, site.root / "file.png"), [(0, 0), (2, 5), (5, 3)])
+    assert not errors

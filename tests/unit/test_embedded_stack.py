@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from gridtsne_dev.resources import LOCAL_SUBSTITUTIONS, SKIPPED, UnsupportedResourceError, plan
+from gridtsne_dev.serve import expired
 from gridtsne_dev.stack import EmbeddedStack
 from gridtsne_dev.template import load_template, resources_of_type
 
@@ -157,6 +158,30 @@ def test_resources_follow_the_template_not_a_copy(stack: EmbeddedStack) -> None:
     assert attributes["VisibilityTimeout"] == "77"
     stack.client("dynamodb").delete_table(TableName=created.names["OtherTable"])
     stack.client("sqs").delete_queue(QueueUrl=stack.queue_url(created.names["OtherQueue"]))
+
+
+def test_bucket_cors_is_the_template_rule_for_range_reads(stack: EmbeddedStack) -> None:
+    (rule,) = stack.client("s3").get_bucket_cors(Bucket=stack.bucket)["CORSRules"]
+    assert rule["AllowedMethods"] == ["GET"] and rule["AllowedHeaders"] == ["Range"]
+    assert set(rule["ExposeHeaders"]) >= {"Content-Range", "Content-Length", "ETag"}
+    (declared,) = TEMPLATE["Resources"]["Bucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert (
+        rule["MaxAgeSeconds"] == declared["MaxAge"] and rule["AllowedOrigins"] == declared["AllowedOrigins"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("AWSAccessKeyId=K&Signature=s&Expires=1000", True),
+        ("AWSAccessKeyId=K&Signature=s&Expires=3000", False),
+        ("X-Amz-Date=19700101T000000Z&X-Amz-Expires=999&X-Amz-Signature=s", True),
+        ("X-Amz-Date=19700101T000000Z&X-Amz-Expires=3600&X-Amz-Signature=s", False),
+        ("prefix=uploads/", False),  # not presigned: moto's to answer
+    ],
+)
+def test_the_served_bucket_refuses_expired_presigned_urls(query: str, refused: bool) -> None:
+    assert expired(query, now=2000.0) is refused
 
 
 def test_wait_reports_each_change_and_returns_once_the_job_ends(stack: EmbeddedStack) -> None:

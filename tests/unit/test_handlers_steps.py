@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
 from gridtsne_dev.stack import EmbeddedStack
 from PIL import Image
+from pmtiles.reader import MemorySource, Reader
 
 from tests.unit.serverless import event, png, put, run_steps, upload_digits
 
@@ -71,7 +73,8 @@ def test_render_writes_every_output(stack: EmbeddedStack, finished: dict) -> Non
     mosaic = Image.open(io.BytesIO(store.read(rendered["outputs"]["image"])))
     assert mosaic.size == (layout["grid"]["cols"] * 32, layout["grid"]["rows"] * 32)
     viewer = store.read(rendered["outputs"]["viewer"]).decode()
-    assert "Signature=" in viewer  # mosaic and originals are reached through presigned URLs
+    assert "Signature=" not in viewer and "Expires=" not in viewer  # nothing in the page expires
+    assert '"mosaic":"mosaic.jpg"' in viewer and "tiles" not in rendered["outputs"]
     assert Image.open(io.BytesIO(store.read(rendered["outputs"]["scatter"]))).format == "PNG"
 
 
@@ -152,6 +155,38 @@ def test_larger_tiles_are_cut_from_the_originals(stack: EmbeddedStack) -> None:
         upscaled = np.asarray(square(decode(data), 64).resize((128, 128), Image.Resampling.LANCZOS), float)
         assert upscaled.std() < 8 < 20 < cut.std()  # a thumbnail cannot hold the pattern
         assert np.abs(tile - cut).mean() < 8 < 20 < np.abs(tile - upscaled).mean()
+
+
+def test_a_grid_too_big_for_one_picture_gets_one_tile_archive_behind_a_fresh_link(
+    stack: EmbeddedStack,
+) -> None:
+    colours = {"red.png": (220, 40, 40), "blue.png": (50, 80, 230)}
+    for name, colour in colours.items():
+        put(stack, f"uploads/wide/{name}", png(colour))
+    params = {"rows": 1, "cols": 33, "tile": 512}  # 16,896 px wide: more than one mosaic picture may be
+    JobTable(stack.table).create("wide-job", "wide", JobParams.model_validate(params))
+    state = run_steps(stack, "wide-job", "wide", params)
+    store = S3Store(stack.bucket)
+    outputs = state["rendered"]["outputs"]
+    assert outputs["tiles"] == "visualizations/wide-job/tiles.pmtiles"
+    reader = Reader(MemorySource(store.read(outputs["tiles"])))
+    top = reader.header()["max_zoom"]
+    layout = json.loads(store.read(outputs["layout"]))
+    for image in layout["images"]:  # each picture at full resolution in the finest tiles
+        x, y = image["col"] * 512 + 256, 256
+        tile = np.asarray(Image.open(io.BytesIO(reader.get(top, x // 256, y // 256))).convert("RGB"))
+        colour = colours[image["key"].rsplit("/", 1)[-1]]
+        assert np.abs(tile[y % 256, x % 256].astype(int) - colour).max() < 12
+    viewer = store.read(outputs["viewer"]).decode()
+    assert "Signature=" not in viewer and '"url":"tiles.pmtiles"' in viewer
+    data = state["published"]["output"]["data"]  # what the API answers: one link per file
+    assert set(data) == {"image", "layout", "viewer", "scatter", "tiles"}
+    fragment = parse_qs(urlsplit(data["viewer"]["url"]).fragment)
+    assert fragment == {"mosaic": [data["image"]["url"]], "tiles": [data["tiles"]["url"]]}
+    assert JobTable(stack.table).get("wide-job").outputs == outputs  # type: ignore[union-attr]
+    (announced,) = [e for e in stack.received_events() if e["detail"]["id"] == "wide-job"]
+    urls = announced["detail"]["urls"]  # the event's links, checked against its schema on the way
+    assert parse_qs(urlsplit(urls["viewer"]).fragment)["tiles"] == [urls["tiles"]]
 
 
 def test_render_names_the_model_from_the_shards_without_the_model_file(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,7 +12,10 @@ from gridtsne.core.assign import cell_targets
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
 from gridtsne.output.render import mosaic, parse_colour
+from gridtsne.pipeline import Params, Result, write_outputs
+from gridtsne.store import LocalStore
 from PIL import Image
+from pmtiles.reader import MemorySource, MmapSource, Reader
 
 
 def coloured_thumbnails(n: int, tile: int) -> np.ndarray:
@@ -33,26 +36,51 @@ def test_mosaic_places_each_thumbnail_in_its_cell() -> None:
         assert (pixels[row * 8, col * 8] == (1, 2, 3)).all()
 
 
-def test_a_big_grid_gets_an_overview_and_a_pyramid() -> None:
+def test_a_big_grid_gets_an_overview_and_a_tile_archive() -> None:
     n, rows, cols, tile = 90, 10, 9, 64
     thumbs = coloured_thumbnails(n, tile)
     cells = cell_targets(n, rows, cols)
     layout = Layout(rows, cols, tile, [f"{i}.png" for i in range(n)], cells, np.zeros((n, 2)))
     written: dict[str, bytes] = {}
-    files = render_outputs(layout, thumbs, write_tiles=written.__setitem__, max_side=320)
+    files = render_outputs(
+        layout, thumbs, write_tiles=lambda name, file: written.update({name: file.read()}), max_side=320
+    )
     overview = Image.open(io.BytesIO(files["mosaic.jpg"]))
     assert max(overview.size) <= 320
-    assert written and all(re.fullmatch(r"tiles/\d+/\d+_\d+\.jpg", path) for path in written)
-    finest = max(int(path.split("/")[1]) for path in written)
-    first = Image.open(io.BytesIO(written[f"tiles/{finest}/0_0.jpg"]))
+    assert list(written) == ["tiles.pmtiles"]
+    reader = Reader(MemorySource(written["tiles.pmtiles"]))
+    finest = reader.header()["max_zoom"]
+    first = Image.open(io.BytesIO(reader.get(finest, 0, 0)))
     assert first.size == (256, 256)  # full resolution: 4 × 4 cells of 64 px
     r, c = cells[0]
     assert (r, c) == (0, 0)
     assert np.abs(np.asarray(first, dtype=int)[10, 10] - thumbs[0, 0, 0]).max() < 12
     page = files["viewer.html"].decode()
-    assert '"mosaic":null,"tiles":{"width":576,"height":640,' in page
-    assert '"url":"tiles/{level}/{col}_{row}.jpg"' in page
+    assert '"mosaic":"mosaic.jpg","tiles":{"width":576,"height":640,' in page
+    assert '"url":"tiles.pmtiles"' in page
     assert json.loads(files["layout.json"])["grid"] == {"rows": 10, "cols": 9, "tile": 64}
+
+
+def test_the_command_line_writes_the_archive_beside_the_outputs(tmp_path: Path) -> None:
+    n, rows, cols, tile = 261, 1, 261, 64  # 16,704 px wide: more than one mosaic picture may be
+    thumbs = coloured_thumbnails(n, tile)
+    layout = Layout(
+        rows, cols, tile, [f"{i}.png" for i in range(n)], cell_targets(n, rows, cols), np.zeros((n, 2))
+    )
+    write_outputs(Result(layout, thumbs, np.zeros((n, 4))), LocalStore(tmp_path), Params(tile=tile))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "layout.json",
+        "mosaic.jpg",
+        "scatter.png",
+        "tiles.pmtiles",
+        "viewer.html",
+    ]
+    with (tmp_path / "tiles.pmtiles").open("rb") as archive:
+        reader = Reader(MmapSource(archive))
+        assert reader.metadata()["gridtsne"]["width"] == 16_704
+        last = Image.open(io.BytesIO(reader.get(reader.header()["max_zoom"], 65, 0)))
+    assert last.size == (16_704 - 65 * 256, 64)  # the edge tile, cut to the picture
+    assert np.abs(np.asarray(last, dtype=int)[32, -32] - thumbs[-1, 0, 0]).max() < 12
 
 
 def test_a_small_grid_has_no_pyramid() -> None:
@@ -60,9 +88,11 @@ def test_a_small_grid_has_no_pyramid() -> None:
     cells = cell_targets(4, 2, 2)
     layout = Layout(2, 2, 16, list("abcd"), cells, np.zeros((4, 2)))
     written: dict[str, bytes] = {}
-    files = render_outputs(layout, thumbs, write_tiles=written.__setitem__)
+    files = render_outputs(layout, thumbs, write_tiles=lambda name, file: written.update({name: file.read()}))
     assert written == {}
     assert Image.open(io.BytesIO(files["mosaic.jpg"])).size == (32, 32)
+    page = files["viewer.html"].decode()
+    assert '"tiles":null' in page and "connect-src" not in page  # no archive: no fetch at all
 
 
 @pytest.mark.parametrize(

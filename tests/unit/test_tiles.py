@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
-from gridtsne.output.tiles import PyramidInfo, build_pyramid, pyramid_geometry, write_to_dir
+from gridtsne.output.tiles import PyramidInfo, WriteTile, build_pyramid, pyramid_geometry
 from PIL import Image
 
 
@@ -28,15 +27,22 @@ def naive_mosaic(thumbs: dict[tuple[int, int], Image.Image], rows: int, cols: in
     return image
 
 
+def to_paths(written: dict[str, bytes], ext: str = "jpg") -> WriteTile:
+    """A ``write`` that keeps each tile under ``"level/col_row.ext"``, refusing to write one twice."""
+
+    def write(level: int, col: int, row: int, data: bytes) -> None:
+        path = f"{level}/{col}_{row}.{ext}"
+        assert path not in written, f"{path} written twice"
+        written[path] = data
+
+    return write
+
+
 def build(
     thumbs: dict[tuple[int, int], Image.Image], rows: int, cols: int, px: int, **kwargs: object
 ) -> tuple[PyramidInfo, dict[str, Image.Image]]:
     written: dict[str, bytes] = {}
-
-    def write(path: str, data: bytes) -> None:
-        assert path not in written, f"{path} written twice"
-        written[path] = data
-
+    write = to_paths(written, str(kwargs.get("image_format", "jpg")))
     info = build_pyramid(lambda r, c: thumbs.get((r, c)), rows, cols, px, write, **kwargs)  # type: ignore[arg-type]
     return info, {path: Image.open(io.BytesIO(data)).convert("RGB") for path, data in written.items()}
 
@@ -76,7 +82,6 @@ def test_geometry(rows: int, cols: int, px: int, size: int, levels: int, top: tu
     for level in range(1, levels):  # each level is its finer neighbour halved, rounding up
         w, h = info.level_size(level)
         assert info.level_size(level - 1) == (-(-w // 2), -(-h // 2))
-    assert info.tile_url(2, 3, 4) == "tiles/2/3_4.jpg"
 
 
 def test_geometry_rejects_bad_grids() -> None:
@@ -169,7 +174,7 @@ def test_thumbnails_are_fetched_once_and_normalised() -> None:
         rows,
         cols,
         px,
-        written.__setitem__,
+        to_paths(written, "png"),
         tile_size=64,
         image_format="png",
         progress=lambda done, total: progress.append((done, total)),
@@ -183,17 +188,6 @@ def test_thumbnails_are_fetched_once_and_normalised() -> None:
     assert [d for d, _ in progress] == list(range(1, info.tile_count() + 1))
 
 
-def test_write_to_dir(tmp_path: Path) -> None:
-    root = tmp_path / "tiles"
-    thumbs = noise_thumbs(3, 3, 32)
-    info = build_pyramid(lambda r, c: thumbs.get((r, c)), 3, 3, 32, write_to_dir(root), tile_size=32)
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.jpg"))
-    assert len(files) == info.tile_count()
-    assert "0/0_0.jpg" in files and f"{info.levels - 1}/2_2.jpg" in files
-    with Image.open(root / "0/0_0.jpg") as top:
-        assert top.size == info.level_size(0)
-
-
 def test_a_big_grid_writes_every_tile_once() -> None:
     """A 128 x 128 grid of 64 px cells (an 8192 px square); its memory is measured by
     ``python -m benchmarks.tiles``."""
@@ -204,7 +198,7 @@ def test_a_big_grid_writes_every_tile_once() -> None:
         128,
         128,
         64,
-        lambda path, data: paths.update([path]),
+        lambda level, col, row, data: paths.update([f"{level}/{col}_{row}"]),
         quality=70,
     )
     assert info.levels == 6

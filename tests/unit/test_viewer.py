@@ -6,10 +6,11 @@ import json
 import re
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from gridtsne.output.tiles import pyramid_geometry
-from gridtsne.output.viewer import LISTED, embed_json, local_url, safe_url, viewer_html
+from gridtsne.output.viewer import LISTED, embed_json, fragment, local_url, safe_url, viewer_html
 
 HOSTILE = "</script><script>alert(1)</script>.png"
 WEIRD = ["<!--x.png", "a\u2028b.png", "tab\there.png", "quote\"'&amp;.png", "ünï çødé/图像.jpg"]
@@ -167,14 +168,36 @@ def test_header_shows_the_quality() -> None:
     assert embedded(viewer_html(layout(["a.jpg"]), "m.jpg"))["quality"] is None  # older layouts have none
 
 
-def test_tile_pyramid_replaces_the_mosaic() -> None:
-    info = pyramid_geometry(4, 4, 32, tile_size=64, url_prefix="out/tiles/")
-    data = embedded(viewer_html(layout(["a.jpg"]), "", tiles=info))
-    assert data["mosaic"] is None
-    assert data["tiles"]["url"] == "out/tiles/{level}/{col}_{row}.jpg"
+def test_a_tile_archive_comes_with_its_reader_and_leave_to_fetch() -> None:
+    info = pyramid_geometry(4, 4, 32, tile_size=64)
+    page = viewer_html(layout(["a.jpg"]), "mosaic.jpg", tiles=info)
+    data = embedded(page)
+    assert data["mosaic"] == "mosaic.jpg"  # the overview, for a page that cannot read the archive
+    assert data["tiles"]["url"] == "tiles.pmtiles"
     assert (data["tiles"]["levels"], data["tiles"]["width"], data["tiles"]["tile_size"]) == (2, 128, 64)
-    same = embedded(viewer_html(layout(["a.jpg"]), "", tiles=info.to_dict()))
-    assert same["tiles"] == data["tiles"]
+    same = embedded(viewer_html(layout(["a.jpg"]), "", tiles=info.to_dict(), tiles_url="t/x.pmtiles"))
+    assert same["tiles"] == {**data["tiles"], "url": "t/x.pmtiles"} and same["mosaic"] is None
+    scripts = [text for attrs, text in parse(page).scripts if not attrs.get("type")]
+    assert any("FetchSource" in text and "sourceMappingURL" not in text for text in scripts)  # inlined
+    csp = next(
+        a for t, a in parse(page).tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    )
+    assert "connect-src http: https:" in (csp["content"] or "")
+    with pytest.raises(ValueError, match="tiles_url"):
+        viewer_html(layout(["a.jpg"]), "", tiles=info, tiles_url="javascript:alert(1)")
+    with pytest.raises(ValueError, match="mosaic_url"):
+        viewer_html(layout(["a.jpg"]), "javascript:alert(1)", tiles=info)
+
+
+def test_fragment_carries_fresh_picture_urls() -> None:
+    urls = {"mosaic": "https://b.s3.amazonaws.com/m.jpg?X-Amz-Signature=a&b=c", "tiles": "http://h/t"}
+    text = fragment(urls)
+    assert "&b=c" not in text  # each URL encoded whole, so its own query stays inside it
+    assert {name: values for name, values in parse_qs(text).items()} == {k: [v] for k, v in urls.items()}
+    with pytest.raises(ValueError, match="carries only"):
+        fragment({"original": "https://x/y"})
+    with pytest.raises(ValueError, match="http"):
+        fragment({"mosaic": "javascript:alert(1)"})
 
 
 def test_accepts_a_layout_object() -> None:

@@ -275,7 +275,7 @@ def write_outputs(
     original_urls: Mapping[str, str] | None = None,
     progress: StageProgress | None = None,
 ) -> dict[str, bytes]:
-    """Render ``result`` and write the output files (and any tile pyramid) under ``prefix`` in ``out``.
+    """Render ``result`` and write the output files (and any tile archive) under ``prefix`` in ``out``.
 
     Returns
     -------
@@ -289,7 +289,7 @@ def write_outputs(
         result.thumbnails,
         background=params.background,
         original_urls=original_urls,
-        write_tiles=lambda path, data: out.write(prefix + path, data),
+        write_tiles=lambda name, file: out.write(prefix + name, file),
     )
     for name, data in files.items():
         out.write(prefix + name, data)

@@ -9,7 +9,8 @@ that asked for it; only the owner reads it (:func:`may_read`).
 
 Layout of a job's outputs: ``visualizations/<id>/`` holds ``inputs.json`` (the snapshot of the collection the
 job works on), ``points.npy`` and ``order.json`` (reduce stage), ``mosaic.jpg``, ``layout.json``,
-``viewer.html`` and ``scatter.png``.
+``viewer.html`` and ``scatter.png``, and for a grid too big for one picture ``tiles.pmtiles`` (the deep-zoom
+archive the viewer reads by range requests).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "COLLECTION_PATTERN",
+    "OPTIONAL_OUTPUTS",
     "OUTPUT_NAMES",
     "JobParams",
     "JobProgress",
@@ -48,7 +50,10 @@ OUTPUT_NAMES: dict[str, str] = {
     "layout": "layout.json",
     "viewer": "viewer.html",
     "scatter": "scatter.png",
+    "tiles": "tiles.pmtiles",
 }
+#: Outputs only some jobs have: the deep-zoom archive of a grid too big for one picture.
+OPTIONAL_OUTPUTS = frozenset({"tiles"})
 
 
 class JobProgress(Protocol):

@@ -17,19 +17,18 @@ import io
 import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from gridtsne.aws.events import publish_event
-from gridtsne.aws.job import OUTPUT_NAMES, JobParams, JobProgress, job_prefix
+from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, JobParams, JobProgress, job_prefix
 from gridtsne.aws.progress import REDUCE_PERCENT, silent, stage_steps
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
-from gridtsne.aws.view import job_view
+from gridtsne.aws.view import job_view, output_urls
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
@@ -51,9 +50,6 @@ __all__ = [
 INPUTS = "inputs.json"
 POINTS = "points.npy"
 ORDER = "order.json"
-
-#: Turns a key into a URL the viewer can open (presigned for S3).
-UrlFor = Callable[[str], str]
 
 logger = logging.getLogger(__name__)
 
@@ -214,14 +210,16 @@ def thumbnails(store: Store | None, collected: Collected, tile: int) -> np.ndarr
 def render_job(
     store: Store,
     job: str,
-    url_for: UrlFor,
     *,
     reduce: bool = False,
     out: Store | None = None,
     originals: Store | None = None,
     progress: JobProgress = silent,
 ) -> dict[str, Any]:
-    """Assign the job's points to grid cells and write mosaic, layout, viewer and scatter.
+    """Assign the job's points to grid cells and write mosaic, layout, viewer and scatter (and the deep-zoom
+    archive ``tiles.pmtiles`` of a grid too big for one picture).
+
+    The viewer carries no URL: the link that opens it brings fresh ones (:func:`gridtsne.aws.view.job_view`).
 
     Parameters
     ----------
@@ -229,8 +227,6 @@ def render_job(
         Where the job's ``inputs.json`` and the collection's vectors are.
     job
         The job id.
-    url_for
-        The URL the viewer opens for a key (presigned in the bucket).
     reduce
         Reduce first, in this process, instead of reading :func:`reduce_job`'s ``points.npy`` (the
         big-set job: no intermediate files).
@@ -266,18 +262,22 @@ def render_job(
     )
     progress("render", 85)
     tiles = thumbnails(store if originals is None else originals, collected, params.tile)
-    files = render_outputs(
-        layout,
-        tiles,
-        background=params.background,
-        mosaic_url=url_for(prefix + OUTPUT_NAMES["image"]),
-        original_urls={key: url_for(key) for key in collected.keys},
-    )
     target = store if out is None else out
+    written: set[str] = set()
+
+    def write_file(name: str, file: IO[bytes]) -> None:
+        target.write(prefix + name, file)
+        written.add(name)
+
+    files = render_outputs(layout, tiles, background=params.background, write_tiles=write_file)
     for name, data in files.items():
         target.write(prefix + name, data)
     return {
-        "outputs": {name: prefix + file for name, file in OUTPUT_NAMES.items()},
+        "outputs": {
+            name: prefix + file
+            for name, file in OUTPUT_NAMES.items()
+            if name not in OPTIONAL_OUTPUTS or file in written
+        },
         "count": len(collected.keys),
         "skipped": len(collected.skipped),
         "duplicates": len(collected.duplicates),
@@ -299,8 +299,9 @@ def publish(
         GET shows it (presigned URLs under ``data``), so the execution's output shows what an API client gets.
     """
     prefix = job_prefix(job)
-    outputs = {name: prefix + file for name, file in OUTPUT_NAMES.items()}
-    absent = [key for key in outputs.values() if not store.exists(key)]
+    found = {name: (prefix + file, store.exists(prefix + file)) for name, file in OUTPUT_NAMES.items()}
+    absent = [key for name, (key, there) in found.items() if not there and name not in OPTIONAL_OUTPUTS]
+    outputs = {name: key for name, (key, there) in found.items() if there}
     if absent:
         raise TransientError(f"outputs not found: {absent}")
     layout = _read_json(store, outputs["layout"])
@@ -314,7 +315,7 @@ def publish(
         "skipped": len(layout["skipped"]),
         "duplicates": len(layout["duplicates"]),
         "outputs": outputs,
-        "urls": {name: store.url(key, expires) for name, key in outputs.items()},
+        "urls": output_urls(outputs, store, expires),
     }
     announced = _announce("Visualization Succeeded", job, detail, bus, events)
     result = {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}

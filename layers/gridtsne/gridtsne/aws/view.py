@@ -1,6 +1,9 @@
 """A job as its users see it: the API's ``GET /v2/visualizations/{id}`` and a finished execution's output.
 
 One view for every door, so a console user reads in the execution's output panel what an API client gets.
+Its ``data`` holds presigned URLs, signed when it is asked for; the viewer's link carries those of the
+pictures it shows in its fragment (``viewer.html?<signature>#mosaic=<url>&tiles=<url>``), so the stored
+page needs no URL of its own and opens for as long as its files are kept, through a fresh link.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gridtsne.aws.job import JobRecord, Progress
+from gridtsne.output.viewer import fragment
 from gridtsne.store import Store
 
-__all__ = ["Failure", "Link", "ProgressView", "Visualization", "job_view"]
+__all__ = ["Failure", "Link", "ProgressView", "Visualization", "job_view", "output_urls"]
 
 
 class Link(BaseModel):
@@ -48,8 +52,31 @@ class Visualization(BaseModel):
     updated: str
     count: int | None = Field(None, description="Images placed on the grid.")
     quality: dict[str, Any] | None = Field(None, description="The layout's quality block, when succeeded.")
-    data: dict[str, Link] | None = Field(None, description="image, layout, viewer, scatter (when succeeded).")
+    data: dict[str, Link] | None = Field(
+        None,
+        description="image, layout, viewer, scatter and, for a grid too big for one picture, tiles (the "
+        "deep-zoom archive), when succeeded. The viewer's link brings the others it reads in its fragment.",
+    )
     error: Failure | None = None
+
+
+def output_urls(outputs: dict[str, str], store: Store, expires: int = 3600) -> dict[str, str]:
+    """Presigned URLs of a job's outputs by name; the viewer's fragment carries its pictures' URLs.
+
+    Parameters
+    ----------
+    outputs
+        Output name -> S3 key (:data:`~gridtsne.aws.job.OUTPUT_NAMES`).
+    store
+        The bucket.
+    expires
+        Seconds the URLs are valid.
+    """
+    urls = {name: store.url(key, expires) for name, key in outputs.items()}
+    if "viewer" in urls:
+        shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles")}
+        urls["viewer"] += "#" + fragment({name: url for name, url in shown.items() if url})
+    return urls
 
 
 def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600) -> dict[str, Any]:
@@ -66,7 +93,8 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
     """
     data = None
     if store is not None and record.status == "SUCCEEDED":
-        data = {name: Link(url=store.url(key, expires)) for name, key in record.outputs.items()}
+        urls = output_urls(record.outputs, store, expires)
+        data = {name: Link(url=url) for name, url in urls.items()}
     failure = None
     if record.status == "FAILED":
         failure = Failure(error=record.error or "", cause=record.cause or "")

@@ -1,28 +1,35 @@
 """The files a layout becomes: ``layout.json``, ``mosaic.jpg``, ``viewer.html`` and ``scatter.png``.
 
 :func:`render_outputs` is the one render path for the command line, the Lambdas and the big-set job. A grid
-too big for one picture also gets a deep-zoom tile pyramid under :data:`TILES`.
+too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`).
+
+The viewer page carries no URL that expires: it names its pictures relative to itself (``mosaic.jpg``,
+``tiles.pmtiles``) and takes fresh ones from its link's fragment when opened (see
+:mod:`gridtsne.output.viewer`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from typing import IO
 
 import numpy as np
 from PIL import Image
 
+from gridtsne.output.archive import ARCHIVE, tile_archive
 from gridtsne.output.layout import Layout
 from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
 from gridtsne.output.tiles import PyramidInfo, build_pyramid
 from gridtsne.output.viewer import viewer_html
 
-__all__ = ["OUTPUTS", "TILES", "render_outputs"]
+__all__ = ["ARCHIVE", "OUTPUTS", "WriteFile", "render_outputs"]
 
 #: The files every layout becomes.
 OUTPUTS = ("layout.json", "mosaic.jpg", "viewer.html", "scatter.png")
-#: Folder of the deep-zoom tiles, next to the outputs, for grids too big for one mosaic picture.
-TILES = "tiles/"
+
+#: Stores a file too big to hold in memory: ``write(name, file)``, ``file`` open for reading from its start.
+WriteFile = Callable[[str, IO[bytes]], None]
 
 
 def render_outputs(
@@ -30,9 +37,8 @@ def render_outputs(
     thumbnails: np.ndarray,
     *,
     background: str = "#000000",
-    mosaic_url: str = "mosaic.jpg",
     original_urls: Mapping[str, str] | None = None,
-    write_tiles: Callable[[str, bytes], None] | None = None,
+    write_tiles: WriteFile | None = None,
     max_side: int = MOSAIC_MAX_SIDE,
 ) -> dict[str, bytes]:
     """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
@@ -45,13 +51,12 @@ def render_outputs(
         (N, t, t, 3) uint8 tiles, in the order of ``layout.keys``.
     background
         Colour of empty cells.
-    mosaic_url
-        How the viewer reaches ``mosaic.jpg``.
     original_urls
-        ``key -> URL`` of the originals the viewer links.
+        ``key -> URL`` of the originals the viewer links; URLs that never expire only (relative paths).
     write_tiles
-        ``(path, data)``: where a grid wider or taller than ``max_side`` pixels writes a deep-zoom tile
-        pyramid at full resolution (``tiles/<level>/<col>_<row>.jpg``), which the viewer then shows.
+        Where a grid wider or taller than ``max_side`` pixels writes its deep-zoom tile pyramid at full
+        resolution, as the archive :data:`ARCHIVE` (:mod:`gridtsne.output.archive`), which the viewer
+        then shows.
     max_side
         Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size.
     """
@@ -71,7 +76,9 @@ def render_outputs(
         "scatter.png": encode(scatter(layout.points, overview), "PNG"),
     }
     layout.timings["render"] = time.perf_counter() - start
-    viewer = viewer_html(layout.to_dict(), mosaic_url, original_urls=original_urls, tiles=pyramid)
+    viewer = viewer_html(
+        layout.to_dict(), "mosaic.jpg", original_urls=original_urls, tiles=pyramid, tiles_url=ARCHIVE
+    )
     return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
 
 
@@ -79,9 +86,10 @@ def _pyramid(
     layout: Layout,
     thumbnails: np.ndarray,
     background: tuple[int, int, int],
-    write: Callable[[str, bytes], None],
+    write: WriteFile,
 ) -> PyramidInfo:
-    """Write the full-resolution tile pyramid of the mosaic, cell by cell (never the whole picture)."""
+    """Write the full-resolution tile pyramid of the mosaic as one archive, cell by cell (never the whole
+    picture)."""
     index = np.full((layout.rows, layout.cols), -1, dtype=np.int64)
     index[layout.cells[:, 0], layout.cells[:, 1]] = np.arange(len(layout.cells))
 
@@ -89,12 +97,10 @@ def _pyramid(
         i = int(index[row, col])
         return Image.fromarray(thumbnails[i]) if i >= 0 else None
 
-    return build_pyramid(
-        thumb_for_cell,
-        layout.rows,
-        layout.cols,
-        thumbnails.shape[1],
-        lambda path, data: write(TILES + path, data),
-        url_prefix=TILES,
-        background=background,
-    )
+    with tile_archive() as (archive, archived):
+        info = build_pyramid(
+            thumb_for_cell, layout.rows, layout.cols, thumbnails.shape[1], archive.add, background=background
+        )
+        archive.finish(info)
+        write(ARCHIVE, archived())
+    return info

@@ -18,20 +18,19 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from PIL import Image
 
 ImageFormat = Literal["jpg", "png"]
 
-#: Relative path of one tile, as passed to ``write`` (and appended to ``url_prefix`` in the URL template).
-TILE_PATH = "{level}/{col}_{row}.{ext}"
+#: Stores one encoded tile: ``write(level, col, row, data)``.
+WriteTile = Callable[[int, int, int, bytes], None]
 
 
 @dataclass(frozen=True)
 class PyramidInfo:
-    """Geometry of a tile pyramid and where its tiles are.
+    """Geometry of a tile pyramid.
 
     Attributes
     ----------
@@ -41,9 +40,6 @@ class PyramidInfo:
         Side of a (non-edge) tile in pixels.
     levels
         Number of levels; level ``levels - 1`` is full resolution, level 0 fits one tile.
-    url
-        Template of one tile's URL with ``{level}``, ``{col}`` and ``{row}`` placeholders, relative to
-        the page that shows the pyramid or absolute.
     rows, cols, tile_px
         The grid and its pixels per cell at full resolution.
     format
@@ -54,7 +50,6 @@ class PyramidInfo:
     height: int
     tile_size: int
     levels: int
-    url: str
     rows: int
     cols: int
     tile_px: int
@@ -76,10 +71,6 @@ class PyramidInfo:
         """Number of tiles over all levels."""
         return sum(c * r for c, r in (self.tile_counts(level) for level in range(self.levels)))
 
-    def tile_url(self, level: int, col: int, row: int) -> str:
-        """URL of one tile."""
-        return self.url.format(level=level, col=col, row=row)
-
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable form (what the viewer embeds)."""
         return asdict(self)
@@ -91,7 +82,6 @@ def pyramid_geometry(
     tile_px: int,
     *,
     tile_size: int = 256,
-    url_prefix: str = "tiles/",
     image_format: ImageFormat = "jpg",
 ) -> PyramidInfo:
     """The pyramid of a rows × cols grid of ``tile_px`` cells, without building anything.
@@ -111,8 +101,7 @@ def pyramid_geometry(
     levels, side = 1, max(width, height)
     while side > tile_size:  # halve (rounding up) until the whole picture fits one tile
         levels, side = levels + 1, -(-side // 2)
-    template = url_prefix + TILE_PATH.replace("{ext}", image_format)
-    return PyramidInfo(width, height, tile_size, levels, template, rows, cols, tile_px, image_format)
+    return PyramidInfo(width, height, tile_size, levels, rows, cols, tile_px, image_format)
 
 
 def build_pyramid(
@@ -120,10 +109,9 @@ def build_pyramid(
     rows: int,
     cols: int,
     tile_px: int,
-    write: Callable[[str, bytes], None],
+    write: WriteTile,
     tile_size: int = 256,
     *,
-    url_prefix: str = "tiles/",
     image_format: ImageFormat = "jpg",
     quality: int = 85,
     background: tuple[int, int, int] = (0, 0, 0),
@@ -141,11 +129,10 @@ def build_pyramid(
     rows, cols, tile_px
         The grid and its cell size at full resolution.
     write
-        ``(path, data)`` stores one encoded tile; ``path`` is ``"{level}/{col}_{row}.jpg"`` (or ``.png``).
+        ``(level, col, row, data)`` stores one encoded tile (for example into one archive:
+        :mod:`gridtsne.output.archive`).
     tile_size
         Side of a tile in pixels.
-    url_prefix
-        Prepended to the tile path to make :attr:`PyramidInfo.url`.
     image_format, quality
         ``"jpg"`` (with JPEG ``quality``) or lossless ``"png"``.
     progress
@@ -154,11 +141,9 @@ def build_pyramid(
     Returns
     -------
     PyramidInfo
-        The geometry and URL template, to hand to :func:`gridtsne.output.viewer.viewer_html`.
+        The geometry, to hand to :func:`gridtsne.output.viewer.viewer_html`.
     """
-    info = pyramid_geometry(
-        rows, cols, tile_px, tile_size=tile_size, url_prefix=url_prefix, image_format=image_format
-    )
+    info = pyramid_geometry(rows, cols, tile_px, tile_size=tile_size, image_format=image_format)
     total, done = info.tile_count(), 0
     top = info.levels - 1
 
@@ -169,7 +154,7 @@ def build_pyramid(
             image.save(buffer, format="JPEG", quality=quality, optimize=False)
         else:
             image.save(buffer, format="PNG", compress_level=3)
-        write(TILE_PATH.format(level=level, col=col, row=row, ext=image_format), buffer.getvalue())
+        write(level, col, row, buffer.getvalue())
         done += 1
         if progress is not None:
             progress(done, total)
@@ -213,15 +198,3 @@ def build_pyramid(
 
     build(0, 0, 0)
     return info
-
-
-def write_to_dir(root: str | Path) -> Callable[[str, bytes], None]:
-    """A ``write`` for :func:`build_pyramid` that stores tiles under the folder ``root``."""
-    base = Path(root)
-
-    def write(path: str, data: bytes) -> None:
-        target = base / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-
-    return write

@@ -1,9 +1,17 @@
 """``viewer.html``: one self-contained page to explore a layout.
 
 Pan (drag, Shift+arrows), zoom (wheel, pinch, + / − buttons, fit), hover a tile to see its key,
-click it to open the original, search keys by substring. The page makes no requests but the
-mosaic (or the tiles of a deep-zoom pyramid, see :mod:`gridtsne.output.tiles`) and the originals the user
-opens; its Content-Security-Policy forbids everything else.
+click it to see it larger with its key (and to open the original where the page has its URL), search keys
+by substring. The page makes no requests but the mosaic (or range requests into the deep-zoom archive,
+see :mod:`gridtsne.output.archive`, read with the inlined npm ``pmtiles`` library) and the originals the
+user opens; its Content-Security-Policy forbids everything else (and any fetch when there is no archive).
+
+Links that outlive their URLs: the page names its pictures as given here (relative to itself, such as
+``mosaic.jpg`` and ``tiles.pmtiles``), and the fragment of the link that opens it may replace them with
+fresh absolute ones: ``viewer.html#mosaic=<url>&tiles=<url>`` (each URL-encoded; see
+:func:`fragment`). So a stored page carries no URL that expires, and whoever hands out a link to it (the
+API) signs its pictures at that moment. Opened from ``file://``, where a page cannot read a file by
+ranges, a page with an archive shows the mosaic overview.
 
 The layout is embedded compactly (keys, cells, original URLs, a summary of skipped and duplicate
 inputs, the grid's quality, shown in the header); ``layout.json`` stays the full record.
@@ -18,7 +26,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from gridtsne.output.layout import quality_text
 from gridtsne.output.tiles import PyramidInfo
@@ -28,7 +36,10 @@ LISTED = 500
 
 _SAFE_SCHEMES = {"", "http", "https", "file"}
 _TEMPLATES = Path(__file__).with_name("templates")
-_PLACEHOLDER = re.compile(r"@(TITLE|CSS|JS|DATA)@")
+_PLACEHOLDER = re.compile(r"@(TITLE|CONNECT|CSS|PMTILES|JS|DATA)@")
+#: What the fragment of a viewer link may replace (:func:`fragment`).
+FRAGMENT_NAMES = ("mosaic", "tiles")
+_SOURCE_MAP = re.compile(r"\n//# sourceMappingURL=\S*\s*$")
 
 
 @runtime_checkable
@@ -46,6 +57,7 @@ def viewer_html(
     *,
     original_urls: Mapping[str, str] | None = None,
     tiles: PyramidInfo | Mapping[str, Any] | None = None,
+    tiles_url: str = "tiles.pmtiles",
     title: str = "gridtsne",
 ) -> str:
     """The viewer page for ``layout`` as one HTML document (inline CSS and JS, no external requests).
@@ -55,15 +67,18 @@ def viewer_html(
     layout
         The ``layout.json`` contract (:mod:`~gridtsne.output.layout`), or an object whose ``to_dict()`` is.
     mosaic_url
-        URL of the mosaic picture (relative to the page, or absolute such as a presigned URL). It must
-        cover the whole grid; any resolution works. Ignored when ``tiles`` is given (may be empty).
+        URL of the mosaic picture, relative to the page (the link's fragment may replace it). It must
+        cover the whole grid; any resolution works. With ``tiles``, the picture shown when the archive
+        cannot be read (may be empty).
     original_urls
         ``key -> URL`` of each original, opened when its tile is clicked. Keys missing here are not
         linked; URLs with a scheme other than http(s)/file are dropped. Relative paths must be
         URL-encoded (see :func:`local_url`).
     tiles
-        A deep-zoom pyramid (:class:`gridtsne.output.tiles.PyramidInfo` or its ``to_dict()``) to show instead
-        of one mosaic picture; its URL template is resolved relative to the page.
+        The geometry of a deep-zoom pyramid (:class:`gridtsne.output.tiles.PyramidInfo` or its
+        ``to_dict()``) to show instead of one mosaic picture.
+    tiles_url
+        URL of the pyramid's PMTiles archive, relative to the page (the link's fragment may replace it).
     title
         Page title.
 
@@ -74,10 +89,16 @@ def viewer_html(
         shows the picture.
     """
     data = layout.to_dict() if isinstance(layout, SupportsToDict) else layout
-    payload = _payload(data, mosaic_url, original_urls or {}, tiles, title)
+    payload = _payload(data, mosaic_url, original_urls or {}, tiles, tiles_url, title)
     parts = {
         "TITLE": html.escape(title),
+        # range requests into the archive, wherever the link's fragment says it is; none without one
+        "CONNECT": "; connect-src http: https:" if payload["tiles"] else "",
         "CSS": _asset("viewer.css"),
+        # the archive's reader (npm pmtiles, see templates/pmtiles.LICENSE), only with an archive
+        "PMTILES": f"<script>\n{_SOURCE_MAP.sub('', _asset('pmtiles.js'))}\n</script>\n"
+        if payload["tiles"]
+        else "",
         "JS": _asset("viewer.js"),
         "DATA": embed_json(payload),
     }
@@ -96,6 +117,27 @@ def embed_json(value: Any) -> str:
     ):
         text = text.replace(char, escaped)
     return text
+
+
+def fragment(urls: Mapping[str, str]) -> str:
+    """The fragment (after ``#``) of a viewer link that gives the page fresh URLs of its pictures.
+
+    Parameters
+    ----------
+    urls
+        ``name -> absolute URL`` for names in :data:`FRAGMENT_NAMES` (``mosaic``, ``tiles``).
+
+    Raises
+    ------
+    ValueError
+        For another name or a URL that is not http(s).
+    """
+    for name, url in urls.items():
+        if name not in FRAGMENT_NAMES:
+            raise ValueError(f"a viewer link carries only {FRAGMENT_NAMES}, got {name!r}")
+        if urlsplit(url).scheme not in ("http", "https") or not safe_url(url):
+            raise ValueError(f"{name} must be an http(s) URL, got {url!r}")
+    return urlencode(urls)
 
 
 def local_url(key: str, prefix: str = "") -> str:
@@ -119,6 +161,7 @@ def _payload(
     mosaic_url: str,
     original_urls: Mapping[str, str],
     tiles: PyramidInfo | Mapping[str, Any] | None,
+    tiles_url: str,
     title: str,
 ) -> dict[str, Any]:
     grid = layout.get("grid")
@@ -145,9 +188,10 @@ def _payload(
     if tiles_info is not None:
         for name in ("width", "height", "tile_size", "levels"):
             _positive(tiles_info, name)
-        if not isinstance(tiles_info.get("url"), str) or not safe_url(tiles_info["url"]):
-            raise ValueError("tiles need a safe URL template")
-    elif not safe_url(mosaic_url) or not mosaic_url:
+        if not tiles_url or not safe_url(tiles_url):
+            raise ValueError(f"tiles_url must be a non-empty http(s) or relative URL, got {tiles_url!r}")
+        tiles_info["url"] = tiles_url
+    if not safe_url(mosaic_url) or not (mosaic_url or tiles_info):
         raise ValueError(f"mosaic_url must be a non-empty http(s) or relative URL, got {mosaic_url!r}")
     skipped = list(layout.get("skipped", []))
     duplicates = list(layout.get("duplicates", []))
@@ -158,7 +202,7 @@ def _payload(
         "keys": keys,
         "cells": cells,
         "urls": urls,
-        "mosaic": None if tiles_info else mosaic_url,
+        "mosaic": mosaic_url or None,
         "tiles": tiles_info,
         "skipped": {
             "count": len(skipped),

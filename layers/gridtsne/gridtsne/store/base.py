@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import IO, Protocol, runtime_checkable
 
 #: How many leading bytes a :data:`Sniffer` is shown (fewer when the object is shorter).
 HEAD_BYTES = 64
@@ -104,8 +104,8 @@ class Store(Protocol):
         """
         ...
 
-    def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Create or replace the object."""
+    def write(self, key: str, data: bytes | IO[bytes], content_type: str | None = None) -> None:
+        """Create or replace the object, from bytes or streamed from a file open for reading."""
         ...
 
     def exists(self, key: str) -> bool:

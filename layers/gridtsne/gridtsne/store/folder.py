@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from gridtsne.store.base import (
     NotAFileError,
@@ -69,12 +71,16 @@ class LocalStore:
         finally:
             os.close(fd)
 
-    def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Write atomically (temporary file, then rename)."""
+    def write(self, key: str, data: bytes | IO[bytes], content_type: str | None = None) -> None:
+        """Write atomically (temporary file, then rename); a file is copied in chunks."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            with tmp.open("wb") as target:
+                shutil.copyfileobj(data, target)
         tmp.replace(path)
 
     def exists(self, key: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 from gridtsne.store.base import NotFoundError, ObjectInfo, Sniffer, check_key, content_type_for, read_bounded
 
@@ -59,14 +59,14 @@ class S3Store:
         finally:
             body.close()
 
-    def write(self, key: str, data: bytes, content_type: str | None = None) -> None:
-        """Put the object with its content type (guessed from the key when not given)."""
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=self._full(key),
-            Body=data,
-            ContentType=content_type or content_type_for(key),
-        )
+    def write(self, key: str, data: bytes | IO[bytes], content_type: str | None = None) -> None:
+        """Put the object with its content type (guessed from the key when not given); a file is streamed
+        (in parts when large)."""
+        kind = content_type or content_type_for(key)
+        if isinstance(data, bytes):
+            self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=data, ContentType=kind)
+        else:
+            self.client.upload_fileobj(data, self.bucket, self._full(key), ExtraArgs={"ContentType": kind})
 
     def exists(self, key: str) -> bool:
         """HEAD the object."""

@@ -15,6 +15,13 @@
     byCell[c] = i;
   }
   let lowerKeys = null; // built on first search
+  // Fresh URLs of the pictures from the link's fragment (#mosaic=...&tiles=...), else those in the page.
+  const links = {};
+  for (const [name, value] of new URLSearchParams(location.hash.slice(1))) {
+    if ((name === "mosaic" || name === "tiles") && /^https?:/i.test(value)) links[name] = value;
+  }
+  const mosaicUrl = links.mosaic || data.mosaic;
+  const tilesUrl = data.tiles ? links.tiles || data.tiles.url : null;
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("canvas"), ctx = canvas.getContext("2d");
@@ -122,12 +129,20 @@
     }
   }
 
-  // ---- picture sources: one mosaic image, or a deep-zoom pyramid ---------------------------------
-  let drawPicture;
-  if (data.tiles) {
-    drawPicture = pyramidSource(data.tiles);
+  // ---- picture sources: one mosaic image, or a deep-zoom pyramid in one PMTiles archive ----------
+  // A page opened from file:// cannot read a file by ranges: it shows the mosaic overview instead.
+  let drawPicture, source;
+  if (data.tiles && location.protocol !== "file:" && window.pmtiles) {
+    source = "tiles";
+    drawPicture = pyramidSource(data.tiles, tilesUrl);
   } else {
-    drawPicture = mosaicSource(data.mosaic);
+    if (data.tiles) $("hint").textContent = "Deep zoom: serve this folder over HTTP with range requests";
+    useMosaic();
+  }
+  function useMosaic() {
+    source = "mosaic";
+    drawPicture = mosaicUrl ? mosaicSource(mosaicUrl) : () => markFailed("the mosaic");
+    drawPicture.cellPicture = drawPicture.cellPicture || (() => Promise.resolve(null));
   }
 
   function markReady() {
@@ -182,7 +197,7 @@
     };
     img.onerror = () => markFailed("the mosaic");
     img.src = url;
-    return () => {
+    const drawMosaic = () => {
       if (!ready) return;
       let src = copies[0];
       for (let j = copies.length - 1; j >= 0; j--) {
@@ -203,39 +218,60 @@
       const [dx, dy, dw, dh] = snapped(sx0 / kx, sy0 / ky, sx1 / kx, sy1 / ky);
       ctx.drawImage(src, sx0, sy0, sx1 - sx0, sy1 - sy0, dx, dy, dw, dh);
     };
+    // the cell's pixels at the mosaic's resolution, drawn onto `target`
+    drawMosaic.cellPicture = async (row, col, target) => {
+      if (!ready) return null;
+      const full = copies[0], kx = full.width / W, ky = full.height / H;
+      target.width = Math.max(1, Math.round(cell * kx));
+      target.height = Math.max(1, Math.round(cell * ky));
+      target.getContext("2d").drawImage(
+        full, col * cell * kx, row * cell * ky, cell * kx, cell * ky, 0, 0, target.width, target.height);
+      return target;
+    };
+    return drawMosaic;
   }
 
-  function pyramidSource(info) {
+  function pyramidSource(info, url) {
+    // every tile is one range request into the archive; tile (z, x, y) = (level, col, row)
+    const archive = new pmtiles.PMTiles(new pmtiles.FetchSource(url));
+    const type = info.format === "png" ? "image/png" : "image/jpeg";
     const top = info.levels - 1, ts = info.tile_size;
     const k = info.width / W; // full-resolution pyramid pixels per world pixel
-    const cache = new Map(); // "level/col/row" -> {img, ok, used}
+    const cache = new Map(); // "level/col/row" -> {img, ok, failed, used, done}
     let wanted = [], inflight = 0, clock = 0;
     const levelSize = (lv) => {
       const f = 2 ** (top - lv);
       return [Math.ceil(info.width / f), Math.ceil(info.height / f)];
     };
-    const tileUrl = (lv, c, r) =>
-      info.url.replace("{level}", lv).replace("{col}", c).replace("{row}", r);
-
+    async function decode(lv, c, r) {
+      const tile = await archive.getZxy(lv, c, r);
+      if (!tile) throw new Error("no tile " + lv + "/" + c + "/" + r);
+      return createImageBitmap(new Blob([tile.data], { type }));
+    }
     function request(id, lv, c, r) {
-      const entry = { img: new Image(), ok: false, failed: false, used: clock };
+      const entry = { img: null, ok: false, failed: false, used: clock };
       cache.set(id, entry);
       inflight++;
-      entry.img.decoding = "async";
-      entry.img.onload = () => {
-        entry.ok = true;
+      entry.done = decode(lv, c, r).then(
+        (img) => {
+          entry.img = img;
+          entry.ok = true;
+          if (lv === 0) markReady();
+          requestDraw();
+        },
+        () => {
+          entry.failed = true;
+          if (lv === 0) {
+            // no archive to read (or not readable by ranges): the overview, if there is one
+            if (mosaicUrl) useMosaic();
+            else markFailed("the tiles");
+          }
+        },
+      ).finally(() => {
         inflight--;
-        if (lv === 0) markReady();
-        requestDraw();
         pump();
-      };
-      entry.img.onerror = () => {
-        entry.failed = true;
-        inflight--;
-        if (lv === 0) markFailed("the tiles");
-        pump();
-      };
-      entry.img.src = tileUrl(lv, c, r);
+      });
+      return entry;
     }
     function pump() {
       while (inflight < 8 && wanted.length) {
@@ -246,7 +282,10 @@
     }
     function evict() {
       const old = [...cache.entries()].filter(([, e]) => e.ok || e.failed).sort((a, b) => a[1].used - b[1].used);
-      for (const [id] of old.slice(0, cache.size - 512)) cache.delete(id);
+      for (const [id, e] of old.slice(0, cache.size - 512)) {
+        if (e.img) e.img.close();
+        cache.delete(id);
+      }
     }
     request("0/0/0", 0, 0, 0);
 
@@ -287,6 +326,24 @@
       pump();
     };
     drawTiles.busy = () => inflight > 0 || wanted.length > 0;
+    // the cell at full resolution, from the finest tiles it lies on, drawn onto `target`
+    drawTiles.cellPicture = async (row, col, target) => {
+      const px = info.tile_px, x0 = col * px, y0 = row * px;
+      target.width = target.height = px;
+      const g = target.getContext("2d");
+      const jobs = [];
+      for (let r = Math.floor(y0 / ts); r <= Math.floor((y0 + px - 1) / ts); r++) {
+        for (let c = Math.floor(x0 / ts); c <= Math.floor((x0 + px - 1) / ts); c++) {
+          const id = top + "/" + c + "/" + r;
+          const entry = cache.get(id) || request(id, top, c, r);
+          jobs.push(entry.done.then(() => {
+            if (entry.ok) g.drawImage(entry.img, c * ts - x0, r * ts - y0);
+          }));
+        }
+      }
+      await Promise.all(jobs);
+      return target;
+    };
     return drawTiles;
   }
 
@@ -405,8 +462,38 @@
   }
   function openCell(c) {
     const d = describe(c);
+    showPreview(c);
     if (d.url && safeUrl(d.url)) window.open(d.url, "_blank", "noopener,noreferrer");
   }
+
+  // ---- preview: the picture larger, with its key, from what the page already reads ---------------
+  const preview = $("preview"), previewCanvas = $("preview-canvas");
+  let previewFor = -1, previewShown = -1;
+  function showPreview(c) {
+    const d = describe(c);
+    if (d.key === null) return;
+    previewFor = c;
+    previewShown = -1;
+    $("preview-key").textContent = d.key;
+    $("preview-pos").textContent = "row " + d.row + " \u00b7 col " + d.col;
+    const open = $("preview-open");
+    if (d.url && safeUrl(d.url)) open.href = d.url;
+    else open.removeAttribute("href");
+    open.hidden = !open.href;
+    preview.hidden = false;
+    previewCanvas.hidden = true;
+    const picture = drawPicture.cellPicture ? drawPicture.cellPicture(d.row, d.col, previewCanvas) : null;
+    Promise.resolve(picture).then((shown) => {
+      if (previewFor !== c || !shown) return;
+      previewCanvas.hidden = false;
+      previewShown = c;
+    });
+  }
+  function hidePreview() {
+    preview.hidden = true;
+    previewFor = previewShown = -1;
+  }
+  $("preview-close").addEventListener("click", hidePreview);
 
   // ---- pointer: drag to pan, pinch to zoom, click to open ----------------------------------------
   const pointers = new Map();
@@ -584,7 +671,7 @@
     else if (e.key === "Escape" && matches.length) {
       searchInput.value = "";
       runSearch("");
-    } else if (e.key === "Enter" && selectedCell >= 0 && e.target === canvas) openCell(selectedCell);
+    } else if (e.key === "Escape" && !preview.hidden) hidePreview(); else if (e.key === "Enter" && selectedCell >= 0 && e.target === canvas) openCell(selectedCell);
     else if (pan) panBy(pan[0] * cw * 0.2, pan[1] * ch * 0.2);
     else if (step) {
       let c = selectedCell;
@@ -657,6 +744,10 @@
   window.gridtsneViewer = Object.freeze({
     view: () => ({ scale: view.s, x: view.x, y: view.y, fitScale: fitScale() }),
     ready: () => ready,
+    // "tiles" (the deep-zoom archive) or "mosaic"
+    source: () => source,
+    // the cell the preview shows, once its picture is drawn
+    preview: () => (previewShown >= 0 ? describe(previewShown) : null),
     // true once everything the current view needs is loaded and drawn
     idle: () => (ready || failed) && !drawPending && !(drawPicture.busy && drawPicture.busy()),
     cellRect(row, col) {
