@@ -1,0 +1,178 @@
+"""``python -m benchmarks.bigset --n N``: the big-set job end to end on N synthetic pictures.
+
+Writes a synthetic job in the real formats into a local folder (:mod:`gridtsne_dev.synthetic`: clustered
+vectors, coloured-square thumbnails, shards of 64), then runs ``jobs/bigset/run.py`` fully local on it in a
+child process under ``/usr/bin/time -v`` and prints the job's seconds per stage (load, reduce = PCA +
+t-SNE, assign, refine, quality, render = mosaic + scatter + tiles + page, write), its peak resident memory
+(the child's ``ru_maxrss``, the whole process) and a rough quality check against the clusters. The render
+is asked for the deep-zoom tile pyramid (written to the output folder) when the grid is too big for one
+mosaic picture, as the command line does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gridtsne_dev.lambdas import load_module
+from gridtsne_dev.synthetic import cluster_of, write_synthetic_job
+
+from benchmarks.measure import table
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("load", "reduce", "pca", "tsne", "assign", "refine", "quality", "render")
+RENDER = ("mosaic", "scatter", "tiles", "page", "write")
+
+
+@contextmanager
+def _timed(module: Any, name: str, seconds: dict[str, float], stage: str) -> Iterator[None]:
+    """Replace ``module.name`` by a wrapper that adds its run time to ``seconds[stage]``."""
+    original = getattr(module, name)
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+
+    setattr(module, name, wrapper)
+    try:
+        yield
+    finally:
+        setattr(module, name, original)
+
+
+def run_job(root: Path, out: Path) -> dict[str, Any]:
+    """Run the big-set job on the synthetic job under ``root``; seconds per stage and peak memory."""
+    import gridtsne.aws.steps as steps
+    import gridtsne.core.reduce as reduce
+    import gridtsne.output.files as files
+    from gridtsne.store import LocalStore
+    from gridtsne_dev.synthetic import JOB
+
+    job = load_module(ROOT / "jobs" / "bigset" / "run.py", "gridtsne_bigset_bench")
+    seconds: dict[str, float] = {}
+    render = getattr(steps, "render_outputs")  # noqa: B009 (patched below)
+    marks: dict[str, float] = {}
+
+    def render_with_tiles(*args: Any, **kwargs: Any) -> Any:
+        tiles = LocalStore(out / "visualizations" / JOB)
+        kwargs.setdefault("write_tiles", lambda path, data: tiles.write(path, data))
+        result = render(*args, **kwargs)
+        marks["rendered"] = time.perf_counter()
+        return result
+
+    with ExitStack() as patches:
+        patches.enter_context(_timed(steps, "load_collection", seconds, "load"))
+        patches.enter_context(_timed(reduce, "pca", seconds, "pca"))
+        patches.enter_context(_timed(files, "mosaic", seconds, "mosaic"))
+        patches.enter_context(_timed(files, "scatter", seconds, "scatter"))
+        patches.enter_context(_timed(files, "build_pyramid", seconds, "tiles"))
+        setattr(steps, "render_outputs", render_with_tiles)  # noqa: B010
+        patches.callback(setattr, steps, "render_outputs", render)
+        start = time.perf_counter()
+        job.run(JOB, None, input_root=root, output_root=out)
+        end = time.perf_counter()
+    layout = json.loads((out / "visualizations" / JOB / "layout.json").read_text())
+    timings = layout["timings"]
+    for stage in ("reduce", "assign", "refine", "quality", "render"):
+        seconds[stage] = timings.get(stage, 0.0)
+    seconds["tsne"] = seconds["reduce"] - seconds.get("pca", 0.0)
+    seconds["page"] = seconds["render"] - sum(seconds.get(s, 0.0) for s in ("mosaic", "scatter", "tiles"))
+    seconds["write"] = end - marks["rendered"]
+    seconds["total"] = end - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "peak_rss": peak, "layout": str(out / "visualizations" / JOB / "layout.json")}
+
+
+def cluster_agreement(layout: dict[str, Any]) -> float:
+    """Mean share of an image's occupied surrounding cells (8) that hold an image of its own cluster."""
+    labels = np.array([cluster_of(image["key"]) for image in layout["images"]])
+    cells = np.array([(image["row"], image["col"]) for image in layout["images"]], dtype=np.int64)
+    grid = np.full((layout["grid"]["rows"] + 2, layout["grid"]["cols"] + 2), -1, dtype=np.int64)
+    grid[cells[:, 0] + 1, cells[:, 1] + 1] = labels
+    same, occupied = np.zeros(len(cells)), np.zeros(len(cells))
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                around = grid[cells[:, 0] + 1 + dr, cells[:, 1] + 1 + dc]
+                occupied += around >= 0
+                same += around == labels
+    return float((same / np.maximum(occupied, 1))[occupied > 0].mean())
+
+
+def _child(argv: list[str]) -> dict[str, Any]:
+    """Run ``argv`` under ``/usr/bin/time -v`` (when there is one); its JSON answer and maximum RSS."""
+    timed = Path("/usr/bin/time").exists()
+    command = ["/usr/bin/time", "-v", *argv] if timed else argv
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"the job failed with exit status {done.returncode}")
+    answer: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    if found:
+        answer["time_v_max_rss"] = int(found.group(1)) * 1024
+    return answer
+
+
+def report(n: int, made: float, answer: dict[str, Any]) -> str:
+    """The figures as text."""
+    seconds: dict[str, float] = answer["seconds"]
+    layout = json.loads(Path(answer["layout"]).read_text())
+    rows: list[list[object]] = [["synthetic data (not the job)", made]]
+    rows += [[stage, seconds.get(stage, 0.0)] for stage in STAGES]
+    rows += [[f"  render: {part}", seconds.get(part, 0.0)] for part in RENDER]
+    rows.append(["job total", seconds["total"]])
+    peak = answer.get("time_v_max_rss", answer["peak_rss"])
+    quality = layout.get("quality", {})
+    lines = [
+        f"big-set job, N = {n} synthetic pictures ({layout['grid']['rows']} x {layout['grid']['cols']} grid, "
+        f"{os.cpu_count()} CPUs)",
+        table(["stage", "seconds"], rows),
+        f"peak RSS of the job process: {peak / 2**20:.0f} MiB",
+        f"quality: dpq16 {quality.get('dpq16')}, neighbours {quality.get('neighbours')}, "
+        f"same-cluster share of the 8 surrounding cells {cluster_agreement(layout):.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bigset", description=__doc__)
+    parser.add_argument("--n", type=int, default=10_000, help="synthetic pictures")
+    parser.add_argument("--clusters", type=int, default=32)
+    parser.add_argument("--dim", type=int, default=1280, help="vector dimension (the model's: 1280)")
+    parser.add_argument("--root", type=Path, help="working folder (default: a temporary one, removed)")
+    parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job_only:
+        print(json.dumps(run_job(args.root, args.root / "out")))
+        return
+    root = args.root or Path(tempfile.mkdtemp(prefix="gridtsne-bigset-"))
+    try:
+        start = time.perf_counter()
+        write_synthetic_job(root, args.n, clusters=args.clusters, dim=args.dim)
+        made = time.perf_counter() - start
+        answer = _child([sys.executable, "-m", "benchmarks.bigset", "--job-only", "--root", str(root)])
+        print(report(args.n, made, answer), flush=True)
+    finally:
+        if args.root is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
