@@ -18,8 +18,8 @@ import numpy as np
 
 __all__ = ["ArrayThumbnails", "ThumbSpool", "Thumbnails", "as_thumbnails", "batches"]
 
-#: Pictures per batch when a whole source is read through (at 64 px: 12 MiB).
-BATCH = 1024
+#: Bytes of pictures per batch when a whole source is read through (at 64 px: 1365 pictures).
+BATCH_BYTES = 16 * 2**20
 
 
 @runtime_checkable
@@ -149,7 +149,9 @@ def as_thumbnails(pictures: Thumbnails | np.ndarray) -> Thumbnails:
     return ArrayThumbnails(pictures) if isinstance(pictures, np.ndarray) else pictures
 
 
-def batches(source: Thumbnails, size: int = BATCH) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start, pictures)`` over the whole source, ``size`` pictures at a time."""
+def batches(source: Thumbnails, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """``(start, pictures)`` over the whole source, ``size`` pictures at a time (default: about
+    :data:`BATCH_BYTES`)."""
+    size = size or max(1, BATCH_BYTES // max(1, source.side * source.side * 3))
     for start in range(0, len(source), size):
         yield start, source.read(start, min(len(source), start + size))

@@ -53,7 +53,7 @@ def mosaic(
 ) -> Image.Image:
     """Paste the thumbnails at their cells on a rows × cols grid; empty cells get the ``background``.
 
-    The thumbnails are read a batch at a time: memory is the picture plus one batch.
+    The thumbnails are read a batch at a time: memory is the picture plus one batch of them.
 
     Parameters
     ----------
@@ -80,13 +80,13 @@ def mosaic(
         raise ValueError("one cell per thumbnail is needed")
     if max(rows, cols) * tile > MAX_JPEG_SIDE:
         raise ValueError(f"a {rows}x{cols} mosaic of {tile} px tiles is too large for one image")
-    canvas = np.empty((rows * tile, cols * tile, 3), dtype=np.uint8)
-    canvas[...] = np.asarray(background, dtype=np.uint8)
-    blocks = canvas.reshape(rows, tile, cols, tile, 3).swapaxes(1, 2)
+    # Pasted into the picture itself: no second full-size copy (a 16k px overview is 1 GiB in Pillow).
+    canvas = Image.new("RGB", (cols * tile, rows * tile), background)
     for start, pictures in batches(source):
         at = cells[start : start + len(pictures)]
-        blocks[at[:, 0], at[:, 1]] = _resized(pictures, tile, Image.Resampling.BOX)
-    return Image.fromarray(canvas)
+        for (row, col), pixels in zip(at, _resized(pictures, tile, Image.Resampling.BOX), strict=True):
+            canvas.paste(Image.fromarray(pixels), (int(col) * tile, int(row) * tile))
+    return canvas
 
 
 def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.ndarray:
