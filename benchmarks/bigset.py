@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,69 +34,117 @@ from benchmarks.measure import table
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("load", "reduce", "pca", "tsne", "assign", "refine", "quality", "render")
-RENDER = ("mosaic", "scatter", "tiles", "page", "write")
+RENDER = ("mosaic", "scatter", "tiles", "page")
 
 
-@contextmanager
-def _timed(module: Any, name: str, seconds: dict[str, float], stage: str) -> Iterator[None]:
-    """Replace ``module.name`` by a wrapper that adds its run time to ``seconds[stage]``."""
-    original = getattr(module, name)
+class Stages:
+    """Seconds and peak resident memory of each stage; stages may nest (PCA inside the reduction).
 
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    The peak of a stage is the process's high-water mark (``VmHWM``) reset as the stage starts
+    (``/proc/self/clear_refs``), so each stage shows its own peak, not the process's so far.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak: dict[str, int] = {}
+        self.active: list[str] = []
+
+    @staticmethod
+    def high_water() -> int:
+        """The process's peak resident memory since the last reset, in bytes."""
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _fold(self) -> None:
+        mark = self.high_water()
+        for name in self.active:
+            self.peak[name] = max(self.peak.get(name, 0), mark)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Measure the ``with`` block as ``name``."""
+        self._fold()
+        with suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+        self.active.append(name)
         start = time.perf_counter()
         try:
-            return original(*args, **kwargs)
+            yield
         finally:
-            seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self._fold()
+            self.active.pop()
 
-    setattr(module, name, wrapper)
-    try:
-        yield
-    finally:
-        setattr(module, name, original)
+    @contextmanager
+    def wrap(self, module: Any, attribute: str, name: str) -> Iterator[None]:
+        """Measure every call of ``module.attribute`` as stage ``name`` while in the block."""
+        original = getattr(module, attribute)
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            with self.stage(name):
+                return original(*args, **kwargs)
+
+        setattr(module, attribute, measured)
+        try:
+            yield
+        finally:
+            setattr(module, attribute, original)
 
 
 def run_job(root: Path, out: Path) -> dict[str, Any]:
-    """Run the big-set job on the synthetic job under ``root``; seconds per stage and peak memory."""
+    """Run the big-set job on the synthetic job under ``root``; seconds and peak memory per stage."""
     import gridtsne.aws.steps as steps
     import gridtsne.core.reduce as reduce
     import gridtsne.output.files as files
+    import gridtsne.pipeline as pipeline
     from gridtsne.store import LocalStore
     from gridtsne_dev.synthetic import JOB
 
     job = load_module(ROOT / "jobs" / "bigset" / "run.py", "gridtsne_bigset_bench")
-    seconds: dict[str, float] = {}
-    render = getattr(steps, "render_outputs")  # noqa: B009 (patched below)
-    marks: dict[str, float] = {}
+    stages = Stages()
+    render = getattr(steps, "render_outputs")  # noqa: B009 (wrapped below)
+    folder = out / "visualizations" / JOB
 
     def render_with_tiles(*args: Any, **kwargs: Any) -> Any:
-        tiles = LocalStore(out / "visualizations" / JOB)
+        # As the command line does: a grid too big for one picture gets its tile pyramid.
+        tiles = LocalStore(folder)
         kwargs.setdefault("write_tiles", lambda path, data: tiles.write(path, data))
-        result = render(*args, **kwargs)
-        marks["rendered"] = time.perf_counter()
-        return result
+        return render(*args, **kwargs)
 
+    measured = {
+        (steps, "load_collection"): "load",
+        (steps, "reduce_stage"): "reduce",
+        (reduce, "pca"): "pca",
+        (pipeline, "assign_stage"): "assign",
+        (pipeline, "refine"): "refine",
+        (pipeline, "layout_quality"): "quality",
+        (files, "mosaic"): "mosaic",
+        (files, "scatter"): "scatter",
+        (files, "build_pyramid"): "tiles",
+    }
     with ExitStack() as patches:
-        patches.enter_context(_timed(steps, "load_collection", seconds, "load"))
-        patches.enter_context(_timed(reduce, "pca", seconds, "pca"))
-        patches.enter_context(_timed(files, "mosaic", seconds, "mosaic"))
-        patches.enter_context(_timed(files, "scatter", seconds, "scatter"))
-        patches.enter_context(_timed(files, "build_pyramid", seconds, "tiles"))
         setattr(steps, "render_outputs", render_with_tiles)  # noqa: B010
         patches.callback(setattr, steps, "render_outputs", render)
-        start = time.perf_counter()
-        job.run(JOB, None, input_root=root, output_root=out)
-        end = time.perf_counter()
-    layout = json.loads((out / "visualizations" / JOB / "layout.json").read_text())
-    timings = layout["timings"]
-    for stage in ("reduce", "assign", "refine", "quality", "render"):
-        seconds[stage] = timings.get(stage, 0.0)
-    seconds["tsne"] = seconds["reduce"] - seconds.get("pca", 0.0)
+        patches.enter_context(stages.wrap(steps, "render_outputs", "render"))
+        for (module, attribute), name in measured.items():
+            patches.enter_context(stages.wrap(module, attribute, name))
+        load = os.getloadavg()[0]
+        with stages.stage("job"):
+            job.run(JOB, None, input_root=root, output_root=out)
+    seconds, peak = stages.seconds, stages.peak
+    seconds["tsne"], peak["tsne"] = seconds["reduce"] - seconds.get("pca", 0.0), peak["reduce"]
     seconds["page"] = seconds["render"] - sum(seconds.get(s, 0.0) for s in ("mosaic", "scatter", "tiles"))
-    seconds["write"] = end - marks["rendered"]
-    seconds["total"] = end - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"seconds": seconds, "peak_rss": peak, "layout": str(out / "visualizations" / JOB / "layout.json")}
+    measured_stages = ("load", "reduce", "assign", "refine", "quality", "render")
+    seconds["write"] = seconds["job"] - sum(seconds[s] for s in measured_stages)
+    return {
+        "seconds": seconds,
+        "peak": peak,
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "load": [load, os.getloadavg()[0]],
+        "layout": str(folder / "layout.json"),
+    }
 
 
 def cluster_agreement(layout: dict[str, Any]) -> float:
@@ -130,20 +178,29 @@ def _child(argv: list[str]) -> dict[str, Any]:
     return answer
 
 
+def _mib(value: int | None) -> str:
+    return f"{value / 2**20:.0f}" if value else ""
+
+
 def report(n: int, made: float, answer: dict[str, Any]) -> str:
     """The figures as text."""
     seconds: dict[str, float] = answer["seconds"]
     layout = json.loads(Path(answer["layout"]).read_text())
-    rows: list[list[object]] = [["synthetic data (not the job)", made]]
-    rows += [[stage, seconds.get(stage, 0.0)] for stage in STAGES]
-    rows += [[f"  render: {part}", seconds.get(part, 0.0)] for part in RENDER]
-    rows.append(["job total", seconds["total"]])
+    peaks: dict[str, int] = answer["peak"]
+    rows: list[list[object]] = [["synthetic data (not the job)", made, ""]]
+    for stage in STAGES:
+        rows.append([stage, seconds.get(stage, 0.0), _mib(peaks.get(stage))])
+    for part in RENDER:
+        rows.append([f"  render: {part}", seconds.get(part, 0.0), _mib(peaks.get(part))])
+    rows.append(["write (and the rest)", seconds["write"], ""])
+    rows.append(["job total", seconds["job"], _mib(peaks.get("job"))])
     peak = answer.get("time_v_max_rss", answer["peak_rss"])
     quality = layout.get("quality", {})
     lines = [
         f"big-set job, N = {n} synthetic pictures ({layout['grid']['rows']} x {layout['grid']['cols']} grid, "
-        f"{os.cpu_count()} CPUs)",
-        table(["stage", "seconds"], rows),
+        f"{os.cpu_count()} CPUs; load average {answer['load'][0]:.1f} at the start, "
+        f"{answer['load'][1]:.1f} at the end)",
+        table(["stage", "seconds", "peak RSS MiB"], rows),
         f"peak RSS of the job process: {peak / 2**20:.0f} MiB",
         f"quality: dpq16 {quality.get('dpq16')}, neighbours {quality.get('neighbours')}, "
         f"same-cluster share of the 8 surrounding cells {cluster_agreement(layout):.3f}",
