@@ -76,6 +76,7 @@ class Stages:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
             self._fold()
             self.active.pop()
+            print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
 
     @contextmanager
     def wrap(self, module: Any, attribute: str, name: str) -> Iterator[None]:
@@ -165,8 +166,8 @@ def cluster_agreement(layout: dict[str, Any]) -> float:
 def _child(argv: list[str]) -> dict[str, Any]:
     """Run ``argv`` in a fresh process (its memory is the job's alone); its JSON answer, and its largest
     resident memory seen from outside (``sampled_rss``)."""
-    with tempfile.TemporaryFile("w+") as output, tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen(argv, stdout=output, stderr=errors, cwd=ROOT)
+    with tempfile.TemporaryFile("w+") as output:
+        child = subprocess.Popen(argv, stdout=output, cwd=ROOT)  # its stage-by-stage lines go to stderr
         sampled = 0
         while child.poll() is None:
             with suppress(OSError, ValueError):
@@ -174,9 +175,7 @@ def _child(argv: list[str]) -> dict[str, Any]:
                 sampled = max(sampled, int(status.split("VmRSS:")[1].split()[0]) * 1024)
             time.sleep(0.2)
         output.seek(0)
-        errors.seek(0)
         if child.returncode != 0:
-            sys.stderr.write(errors.read())
             raise SystemExit(f"the job failed with exit status {child.returncode}")
         answer: dict[str, Any] = json.loads(output.read().strip().splitlines()[-1])
     answer["sampled_rss"] = sampled
