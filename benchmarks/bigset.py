@@ -170,7 +170,7 @@ def _child(argv: list[str]) -> dict[str, Any]:
         child = subprocess.Popen(argv, stdout=output, cwd=ROOT)  # its stage-by-stage lines go to stderr
         sampled = 0
         while child.poll() is None:
-            with suppress(OSError, ValueError):
+            with suppress(OSError, ValueError, IndexError):  # IndexError: exited, no VmRSS any more
                 status = Path(f"/proc/{child.pid}/status").read_text()
                 sampled = max(sampled, int(status.split("VmRSS:")[1].split()[0]) * 1024)
             time.sleep(0.2)
@@ -218,6 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clusters", type=int, default=32)
     parser.add_argument("--dim", type=int, default=1280, help="vector dimension (the model's: 1280)")
     parser.add_argument("--root", type=Path, help="working folder (default: a temporary one, removed)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="run on the job already written under --root",
+    )
     parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job_only:
@@ -226,7 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     root = args.root or Path(tempfile.mkdtemp(prefix="gridtsne-bigset-"))
     try:
         start = time.perf_counter()
-        write_synthetic_job(root, args.n, clusters=args.clusters, dim=args.dim)
+        if not (args.reuse and args.root):
+            write_synthetic_job(root, args.n, clusters=args.clusters, dim=args.dim)
         made = time.perf_counter() - start
         answer = _child([sys.executable, "-m", "benchmarks.bigset", "--job-only", "--root", str(root)])
         print(report(args.n, made, answer), flush=True)
