@@ -9,7 +9,7 @@ SAMPLES := samples/digits
 # torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack); empty: PyPI only.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv model layer samples demo local test lint unit integration bench bench-deps browser clean
+.PHONY: venv model layer samples demo local test lint unit integration bench bench-bigset bench-deps browser clean
 
 venv: $(VENV)/.installed $(MODEL)
 
@@ -68,6 +68,11 @@ test: venv samples browser lint
 # BENCH: options of python -m benchmarks, e.g. BENCH="--methods seed,default,previous --sets icons".
 bench: venv samples bench-deps
 	$(BIN)/python -m benchmarks $(BENCH)
+
+# The big-set job on N synthetic pictures: seconds per stage and peak memory, e.g. make bench-bigset N=100000.
+N ?= 10000
+bench-bigset: venv
+	$(BIN)/python -m benchmarks.bigset --n $(N)
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build out samples

@@ -27,15 +27,20 @@ from gridtsne.store import LocalStore, S3Store, Store
 
 def run(
     job: str,
-    bucket: str,
+    bucket: str | None,
     *,
     table: str | None = None,
     input_root: Path | None = None,
     output_root: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the job; inputs from ``input_root`` (or the bucket), outputs to ``output_root`` (or the bucket)."""
-    bucket_store = S3Store(bucket)
-    source: Store = LocalStore(input_root) if input_root else bucket_store
+    """Run the job; inputs from ``input_root`` (or the bucket), outputs to ``output_root`` (or the bucket).
+
+    Without a bucket the job runs fully local: originals and their links come from ``input_root``.
+    """
+    if bucket is None and (input_root is None or output_root is None):
+        raise ValueError("without a bucket, input_root and output_root are required")
+    source: Store = LocalStore(input_root) if input_root else S3Store(str(bucket))
+    bucket_store = S3Store(bucket) if bucket else source
     target: Store = LocalStore(output_root) if output_root else bucket_store
     progress = ProgressWriter(JobTable(table), job) if table else silent
     return render_job(
@@ -72,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, help="local copy of the inputs (default: read the bucket)")
     parser.add_argument("--output", type=Path, help="where outputs go (default: write the bucket)")
     args = parser.parse_args(argv)
-    if not args.job_id or not args.bucket:
-        parser.error("--job-id and --bucket (or GRIDTSNE_JOB_ID and GRIDTSNE_BUCKET) are required")
     input_root = args.input if args.input and args.input.is_dir() else None
+    if not args.job_id or not (args.bucket or (input_root and args.output)):
+        parser.error(
+            "--job-id and --bucket (or GRIDTSNE_JOB_ID and GRIDTSNE_BUCKET) are required; "
+            "without a bucket, --input and --output"
+        )
     result = run(
         args.job_id,
         args.bucket,

@@ -107,3 +107,13 @@ def test_layout_quality_samples_above_its_limits(monkeypatch: pytest.MonkeyPatch
     assert (sampled["images"], sampled["dpq_images"], sampled["neighbour_images"]) == (400, 100, 150)
     assert sampled == layout_quality(features, cells)  # a fixed sample
     assert sampled["neighbours"] == pytest.approx(full["neighbours"], abs=0.1)
+
+
+def test_the_neighbour_sample_keeps_the_work_flat_above_its_limit() -> None:
+    assert [quality.neighbour_sample(n) for n in (400, 10_000, 20_000, 100_000, 1_000_000)] == [
+        400,
+        10_000,
+        5_000,
+        1_000,
+        1_000,
+    ]

@@ -115,7 +115,9 @@ def test_load_collection_places_skips_and_reports_duplicates_and_missing(store: 
     collected = load_collection(store, "c", [*embedded, late])
     assert collected.keys == ["uploads/c/a red.png", "uploads/c/b blue.png"]
     np.testing.assert_allclose(collected.vectors, [[255, 0, 0], [0, 0, 255]])
-    assert collected.thumbs.shape == (2, 64, 64, 3) and tuple(collected.thumbs[1, 0, 0]) == (0, 0, 255)
+    assert len(collected.thumbs) == 2 and collected.thumbs.side == 64
+    assert tuple(collected.thumbs.get(0)[0, 0]) == (255, 0, 0)
+    assert tuple(collected.thumbs.get(1)[0, 0]) == (0, 0, 255)
     assert collected.duplicates == [{"key": "uploads/c/c red copy.png", "same_as": "uploads/c/a red.png"}]
     assert [s["key"] for s in collected.skipped] == ["uploads/c/d broken.png"]
     assert "not an image" in collected.skipped[0]["reason"]

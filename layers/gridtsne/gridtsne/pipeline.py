@@ -29,6 +29,7 @@ from gridtsne.core.progress import ReduceCallback
 from gridtsne.core.quality import layout_quality
 from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.core.refine import RefineParams, refine
+from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
 from gridtsne.store import Store
@@ -90,7 +91,7 @@ class Result:
     """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors."""
 
     layout: Layout
-    thumbnails: np.ndarray
+    thumbnails: Thumbnails
     vectors: np.ndarray
 
 
@@ -260,9 +261,7 @@ def run(
     )
     if progress:
         progress("assign", 1, 1)
-    thumbnails = embedded.thumbnails
-    if thumbnails is None:
-        thumbnails = np.zeros((0, params.tile, params.tile, 3), np.uint8)
+    thumbnails = embedded.thumbnails if embedded.thumbnails is not None else ThumbSpool(0, params.tile)
     return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors)
 
 

@@ -32,6 +32,7 @@ from gridtsne.aws.view import job_view, output_urls
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.reduce import ReduceParams
+from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
 from gridtsne.pipeline import Params, list_inputs, place, reduce_stage
 from gridtsne.store import NotFoundError, ObjectInfo, Store
@@ -186,24 +187,27 @@ def _reduced(store: Store, job: str, keys: list[str]) -> tuple[np.ndarray, dict[
     return np.load(io.BytesIO(store.read(prefix + POINTS))), dict(order["timings"])
 
 
-def thumbnails(store: Store | None, collected: Collected, tile: int) -> np.ndarray:
-    """Tiles of ``tile`` px: the stored thumbnails resized, or the originals when tiles are larger."""
-    side = collected.thumbs.shape[1]
-    if tile == side:
-        return collected.thumbs
-    out = np.empty((len(collected.keys), tile, tile, 3), np.uint8)
+def thumbnails(store: Store | None, collected: Collected, tile: int) -> Thumbnails:
+    """Tiles of ``tile`` px: the stored thumbnails, resized, or the originals when tiles are larger.
+
+    Other sizes are made one picture at a time into a spool on local disk, never all in memory.
+    """
+    stored = collected.thumbs
+    if tile == stored.side or not collected.keys:
+        return stored
+    from PIL import Image
+
+    out = ThumbSpool(len(collected.keys), tile)
     for i, key in enumerate(collected.keys):
         picture = None
-        if tile > side and store is not None:
+        if tile > stored.side and store is not None:
             try:
                 picture = square(decode(store.read(key, Limits().max_bytes), min_side=tile), tile)
             except (NotFoundError, ImageError, OSError):
                 picture = None
         if picture is None:
-            from PIL import Image
-
-            picture = Image.fromarray(collected.thumbs[i]).resize((tile, tile), Image.Resampling.LANCZOS)
-        out[i] = np.asarray(picture, np.uint8)
+            picture = Image.fromarray(stored.get(i)).resize((tile, tile), Image.Resampling.LANCZOS)
+        out.write(i, np.asarray(picture, np.uint8)[None])
     return out
 
 

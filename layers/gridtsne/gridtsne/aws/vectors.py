@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ import numpy as np
 from gridtsne.core.embed import DELETED, Embedder, content_hash, embed_sources, read_source
 from gridtsne.core.images import Limits
 from gridtsne.core.inputs import reader
+from gridtsne.core.thumbs import ArrayThumbnails, Thumbnails, ThumbSpool
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "load_collection",
     "scan",
     "upload_prefix",
+    "write_shard",
 ]
 
 #: Side of the tile thumbnails kept with the vectors (renders at this tile size or smaller need no originals).
@@ -126,7 +129,6 @@ def embed_objects(
     sid, objects = _unwritten(store, prefix, objects)
     if not objects:
         return ShardResult(sid, redelivered=True)
-    manifest_key = f"{prefix}shards/{sid}.json"
 
     def fetch(obj: ObjectInfo) -> bytes | str:
         # Size and type are checked before the object is read whole (and never past the size limit).
@@ -170,32 +172,76 @@ def embed_objects(
             entries[skip["key"]] = {"key": skip["key"], "etag": etags[skip["key"]], "reason": skip["reason"]}
         if done.keys:
             thumbs = (
-                done.thumbnails
+                done.thumbnails.read(0, len(done.keys))
                 if done.thumbnails is not None
                 else np.zeros((len(done.keys), thumb, thumb, 3), np.uint8)
             )
-            buffer = io.BytesIO()
-            np.savez(buffer, vectors=done.vectors.astype(np.float32), thumbs=thumbs)
-            store.write(f"{prefix}shards/{sid}.npz", buffer.getvalue(), "application/octet-stream")
-            for row, digest in enumerate(done.hashes):
-                store.write(
-                    f"{prefix}hashes/{digest}.json",
-                    json.dumps({"shard": sid, "row": row}).encode(),
-                    "application/json",
-                )
+            _write_rows(store, prefix, sid, done.vectors, thumbs, done.hashes)
         result.embedded = len(done.keys)
     ordered = [entries[o.key] for o in objects]
     result.reused = sum(1 for e in ordered if "hash" in e) - result.embedded
     result.skipped = [{"key": e["key"], "reason": e["reason"]} for e in ordered if "reason" in e]
+    _write_manifest(store, collection, sid, ordered, thumb=thumb, model=embedder.describe())
+    return result
+
+
+def write_shard(
+    store: Store,
+    collection: str,
+    objects: list[ObjectInfo],
+    vectors: np.ndarray,
+    thumbs: np.ndarray,
+    hashes: list[str],
+    model: dict[str, Any],
+) -> str:
+    """Write vectors already computed as one shard of ``collection``, one row per object, in order.
+
+    The same files :func:`embed_objects` writes (for synthetic collections: benchmarks, load tests).
+
+    Returns
+    -------
+    str
+        The shard's id.
+    """
+    sid = shard_id(objects)
+    prefix = collection_prefix(collection)
+    _write_rows(store, prefix, sid, vectors, thumbs, hashes)
+    entries = [
+        {"key": o.key, "etag": o.etag, "hash": digest, "shard": sid, "row": row}
+        for row, (o, digest) in enumerate(zip(objects, hashes, strict=True))
+    ]
+    _write_manifest(store, collection, sid, entries, thumb=thumbs.shape[1], model=model)
+    return sid
+
+
+def _write_rows(
+    store: Store, prefix: str, sid: str, vectors: np.ndarray, thumbs: np.ndarray, hashes: list[str]
+) -> None:
+    """The shard's vectors and thumbnails, and where each content hash's vector lives."""
+    buffer = io.BytesIO()
+    np.savez(buffer, vectors=vectors.astype(np.float32), thumbs=thumbs)
+    store.write(f"{prefix}shards/{sid}.npz", buffer.getvalue(), "application/octet-stream")
+    for row, digest in enumerate(hashes):
+        store.write(
+            f"{prefix}hashes/{digest}.json",
+            json.dumps({"shard": sid, "row": row}).encode(),
+            "application/json",
+        )
+
+
+def _write_manifest(
+    store: Store, collection: str, sid: str, entries: list[Entry], *, thumb: int, model: dict[str, Any]
+) -> None:
+    """The shard's manifest, written last: the shard is complete once it exists."""
     manifest = {
         "version": VERSION,
         "collection": collection,
         "thumb": thumb,
-        "model": embedder.describe(),
-        "entries": ordered,
+        "model": model,
+        "entries": entries,
     }
-    store.write(manifest_key, json.dumps(manifest, indent=0).encode(), "application/json")
-    return result
+    key = f"{collection_prefix(collection)}shards/{sid}.json"
+    store.write(key, json.dumps(manifest, indent=0).encode(), "application/json")
 
 
 def _reader(data: bytes) -> Any:
@@ -247,14 +293,16 @@ def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> li
 class Collected:
     """A collection's inputs resolved to vectors: each input is placed, skipped, duplicate or missing.
 
-    ``model`` is the record of the model that embedded the placed vectors (``{"models": [...]}`` when
-    shards of several models are mixed; empty for shards written before manifests named their model).
+    ``thumbs`` are the placed inputs' thumbnails in the order of ``keys``, spooled to local disk
+    (:class:`~gridtsne.core.thumbs.ThumbSpool`; empty when not asked for). ``model`` is the record of the
+    model that embedded the placed vectors (``{"models": [...]}`` when shards of several models are mixed;
+    empty for shards written before manifests named their model).
     """
 
     keys: list[str]
     hashes: list[str]
     vectors: np.ndarray
-    thumbs: np.ndarray
+    thumbs: Thumbnails
     skipped: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -262,16 +310,27 @@ class Collected:
 
 
 def load_collection(
-    store: Store, collection: str, inputs: list[ObjectInfo], *, with_thumbs: bool = True
+    store: Store,
+    collection: str,
+    inputs: list[ObjectInfo],
+    *,
+    with_thumbs: bool = True,
+    workers: int = 16,
 ) -> Collected:
-    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails)."""
+    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails).
+
+    Shards are read ``workers`` at a time and dropped once their rows are copied: memory is the vectors
+    plus the shards in flight; thumbnails go to a spool file on local disk, never all in memory.
+    """
     manifests = _manifests(store, collection)
     index = _index(manifests.values())
     keys: list[str] = []
     hashes: list[str] = []
     places: list[tuple[str, int]] = []
     first: dict[str, str] = {}
-    out = Collected(keys, hashes, np.zeros((0, 0), np.float32), np.zeros((0, 0, 0, 3), np.uint8))
+    out = Collected(
+        keys, hashes, np.zeros((0, 0), np.float32), ArrayThumbnails(np.zeros((0, 0, 0, 3), np.uint8))
+    )
     for obj in inputs:
         entry = index.get((obj.key, obj.etag))
         if entry is None:
@@ -286,19 +345,38 @@ def load_collection(
             hashes.append(entry["hash"])
             places.append((entry["shard"], int(entry["row"])))
     prefix = f"{collection_prefix(collection)}shards/"
-    shards = sorted({s for s, _ in places})
-    out.model = _model_record([manifests[s].get("model") or {} for s in shards])
+    wanted: dict[str, tuple[list[int], list[int]]] = {}  # shard -> (positions in keys, rows in shard)
+    for position, (sid, row) in enumerate(places):
+        positions, rows = wanted.setdefault(sid, ([], []))
+        positions.append(position)
+        rows.append(row)
+    out.model = _model_record([manifests[s].get("model") or {} for s in sorted(wanted)])
+    if not places:
+        return out
+    side = {int(manifests[s].get("thumb", THUMB_SIDE)) for s in wanted}
+    if with_thumbs and len(side) > 1:
+        raise ValueError(f"the collection's shards hold thumbnails of several sizes: {sorted(side)}")
+    spool = ThumbSpool(len(places), side.pop()) if with_thumbs else None
+    lock = threading.Lock()
 
-    def load(sid: str) -> tuple[np.ndarray, np.ndarray | None]:
+    def load(sid: str) -> None:
+        positions, rows = wanted[sid]
         with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
-            return npz["vectors"], (npz["thumbs"] if with_thumbs else None)
+            vectors = npz["vectors"]
+            with lock:
+                if out.vectors.shape[0] == 0:
+                    out.vectors = np.empty((len(places), vectors.shape[1]), np.float32)
+            out.vectors[positions] = vectors[rows]
+            if spool is not None:
+                thumbs = npz["thumbs"]
+                for position, row in zip(positions, rows, strict=True):
+                    spool.write(position, thumbs[row : row + 1])
 
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(shards) or 1))) as pool:
-        loaded = dict(zip(shards, pool.map(load, shards), strict=True))
-    if places:
-        out.vectors = np.stack([loaded[s][0][r] for s, r in places]).astype(np.float32)
-        if with_thumbs:
-            out.thumbs = np.stack([_thumb(loaded[s][1], r) for s, r in places])
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
+        for done in [pool.submit(load, sid) for sid in wanted]:
+            done.result()
+    if spool is not None:
+        out.thumbs = spool
     return out
 
 
@@ -311,8 +389,3 @@ def _model_record(records: list[dict[str, Any]]) -> dict[str, Any]:
     if len(distinct) > 1:
         return {"models": distinct}
     return distinct[0] if distinct else {}
-
-
-def _thumb(thumbs: np.ndarray | None, row: int) -> np.ndarray:
-    assert thumbs is not None
-    return np.asarray(thumbs[row])

@@ -20,6 +20,7 @@ from PIL import Image
 
 from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.model import ModelSpec
+from gridtsne.core.thumbs import ThumbSpool
 from gridtsne.store import NotFoundError, ObjectError
 
 #: A named input: its key and a function returning its bytes. When the function raises
@@ -53,7 +54,8 @@ class Embedded:
     duplicates
         ``{"key", "same_as"}`` of each input identical to an earlier one.
     thumbnails
-        (N, tile, tile, 3) uint8 thumbnails of the embedded inputs, when a tile size was asked for.
+        The N tile thumbnails of the embedded inputs, spooled to local disk, when a tile size was asked
+        for.
     """
 
     keys: list[str]
@@ -61,7 +63,7 @@ class Embedded:
     hashes: list[str]
     skipped: list[dict[str, str]] = field(default_factory=list)
     duplicates: list[dict[str, str]] = field(default_factory=list)
-    thumbnails: np.ndarray | None = None
+    thumbnails: ThumbSpool | None = None
 
 
 #: How :meth:`Embedder.preprocess` fits a picture to the model's square input, as recorded with the vectors.
@@ -163,7 +165,8 @@ def embed_sources(
     embedder
         The model session.
     tile
-        When given, a ``tile`` × ``tile`` RGB thumbnail of every embedded image is kept, for rendering.
+        When given, a ``tile`` × ``tile`` RGB thumbnail of every embedded image is kept, for rendering,
+        in a spool on local disk (:class:`~gridtsne.core.thumbs.ThumbSpool`).
     keep_duplicates
         Embed identical files every time instead of reporting them as duplicates of the first.
     limits
@@ -180,7 +183,7 @@ def embed_sources(
     """
     keys: list[str] = []
     hashes: list[str] = []
-    thumbs: list[np.ndarray] = []
+    thumbs = ThumbSpool(0, tile) if tile else None
     vectors: list[np.ndarray] = []
     skipped: list[dict[str, str]] = []
     duplicates: list[dict[str, str]] = []
@@ -209,8 +212,8 @@ def embed_sources(
                 hashes.append(item.digest)
                 assert item.tensor is not None
                 pending.append(item.tensor)
-                if item.thumb is not None:
-                    thumbs.append(item.thumb)
+                if thumbs is not None and item.thumb is not None:
+                    thumbs.append(item.thumb[None])
                 if len(pending) == embedder.batch_size:
                     flush()
             if progress:
@@ -223,7 +226,7 @@ def embed_sources(
         hashes=hashes,
         skipped=skipped,
         duplicates=duplicates,
-        thumbnails=np.stack(thumbs) if tile and thumbs else None,
+        thumbnails=thumbs,
     )
 
 

@@ -23,6 +23,11 @@ import numpy as np
 DPQ_MAX = 4_000
 #: Up to this many images every image's neighbour share counts; above, a fixed random sample's.
 NEIGHBOURS_MAX = 10_000
+#: Above :data:`NEIGHBOURS_MAX` images the sample shrinks so that its work (every sampled image's distance to
+#: every image) stays at this many distances, as at the limit (its time stops growing with N)...
+NEIGHBOURS_PAIRS = NEIGHBOURS_MAX**2
+#: ...down to this many sampled images (the mean's standard error is then about 0.01).
+NEIGHBOURS_MIN = 1_000
 #: Cells around an image (its 8 surrounding cells) and nearest images in feature space compared.
 NEIGHBOURS_K = 8
 #: Seed of the samples above the limits.
@@ -173,6 +178,13 @@ def neighbour_share(
     return float(values.mean()) if len(values) else 1.0
 
 
+def neighbour_sample(n: int) -> int:
+    """How many of ``n`` images the layout's neighbour share averages over: all up to
+    :data:`NEIGHBOURS_MAX`, then fewer, so the work stays near :data:`NEIGHBOURS_PAIRS` distances, but at
+    least :data:`NEIGHBOURS_MIN` (at 100,000 images: 1,000)."""
+    return min(n, NEIGHBOURS_MAX, max(NEIGHBOURS_MIN, NEIGHBOURS_PAIRS // max(n, 1)))
+
+
 def layout_quality(features: np.ndarray, cells: np.ndarray) -> dict[str, Any]:
     """The ``quality`` block of ``layout.json``: DPQ16 and the neighbour share in ``features``' space.
 
@@ -189,19 +201,21 @@ def layout_quality(features: np.ndarray, cells: np.ndarray) -> dict[str, Any]:
         ``dpq16`` (:func:`dpq`, p = 16) over ``dpq_images`` images (all up to :data:`DPQ_MAX`, else a
         fixed random sample); ``neighbours`` (:func:`neighbour_share`, ``k`` = 8 nearest in feature space
         against the 8 surrounding cells) averaged over ``neighbour_images`` images (all up to
-        :data:`NEIGHBOURS_MAX`, else a fixed random sample); ``images``: N. Rounded to 4 decimals.
+        :data:`NEIGHBOURS_MAX`, else a fixed random sample of :func:`neighbour_sample` images); ``images``:
+        N. Rounded to 4 decimals.
     """
     x = np.asarray(features, dtype=np.float32)
     pos = np.asarray(cells, dtype=np.int64)
     n = len(x)
     rng = np.random.default_rng(SAMPLE_SEED)
     picks = np.sort(rng.choice(n, DPQ_MAX, replace=False)) if n > DPQ_MAX else np.arange(n)
-    queries = np.sort(rng.choice(n, NEIGHBOURS_MAX, replace=False)) if n > NEIGHBOURS_MAX else None
+    sample = neighbour_sample(n)
+    queries = np.sort(rng.choice(n, sample, replace=False)) if sample < n else None
     return {
         "dpq16": round(dpq(x[picks], pos[picks], p=16), 4),
         "neighbours": round(neighbour_share(x, pos, queries=queries), 4),
         "k": NEIGHBOURS_K,
         "images": n,
         "dpq_images": len(picks),
-        "neighbour_images": n if queries is None else NEIGHBOURS_MAX,
+        "neighbour_images": sample,
     }

@@ -17,9 +17,10 @@ from typing import IO
 import numpy as np
 from PIL import Image
 
+from gridtsne.core.thumbs import Thumbnails, as_thumbnails
 from gridtsne.output.archive import ARCHIVE, tile_archive
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter, shrink
+from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter
 from gridtsne.output.tiles import PyramidInfo, build_pyramid
 from gridtsne.output.viewer import viewer_html
 
@@ -34,7 +35,7 @@ WriteFile = Callable[[str, IO[bytes]], None]
 
 def render_outputs(
     layout: Layout,
-    thumbnails: np.ndarray,
+    thumbnails: Thumbnails | np.ndarray,
     *,
     background: str = "#000000",
     original_urls: Mapping[str, str] | None = None,
@@ -48,7 +49,9 @@ def render_outputs(
     layout
         The finished layout.
     thumbnails
-        (N, t, t, 3) uint8 tiles, in the order of ``layout.keys``.
+        The N tiles in the order of ``layout.keys``: a :class:`~gridtsne.core.thumbs.Thumbnails` source
+        (read a batch or a cell at a time: memory does not grow with N beyond the layout) or an
+        (N, t, t, 3) uint8 array.
     background
         Colour of empty cells.
     original_urls
@@ -62,19 +65,19 @@ def render_outputs(
     """
     start = time.perf_counter()
     colour = parse_colour(background)
-    tile = thumbnails.shape[1] if len(thumbnails) else layout.tile
+    source = as_thumbnails(thumbnails)
+    tile = source.side if len(source) else layout.tile
     longest = max(layout.rows, layout.cols)
     pyramid = None
-    overview = thumbnails
+    side = tile
     if longest * tile > max_side:
-        overview = shrink(thumbnails, max(1, max_side // longest))
+        side = max(1, max_side // longest)
         if write_tiles is not None:
-            pyramid = _pyramid(layout, thumbnails, colour, write_tiles)
-    picture = mosaic(overview, layout.cells, layout.rows, layout.cols, background=colour)
-    pictures = {
-        "mosaic.jpg": encode(picture, "JPEG"),
-        "scatter.png": encode(scatter(layout.points, overview), "PNG"),
-    }
+            pyramid = _pyramid(layout, source, colour, write_tiles)
+    picture = mosaic(source, layout.cells, layout.rows, layout.cols, side=side, background=colour)
+    mosaic_jpeg = encode(picture, "JPEG")
+    del picture
+    pictures = {"mosaic.jpg": mosaic_jpeg, "scatter.png": encode(scatter(layout.points, source), "PNG")}
     layout.timings["render"] = time.perf_counter() - start
     viewer = viewer_html(
         layout.to_dict(), "mosaic.jpg", original_urls=original_urls, tiles=pyramid, tiles_url=ARCHIVE
@@ -84,7 +87,7 @@ def render_outputs(
 
 def _pyramid(
     layout: Layout,
-    thumbnails: np.ndarray,
+    thumbnails: Thumbnails,
     background: tuple[int, int, int],
     write: WriteFile,
 ) -> PyramidInfo:
@@ -95,11 +98,11 @@ def _pyramid(
 
     def thumb_for_cell(row: int, col: int) -> Image.Image | None:
         i = int(index[row, col])
-        return Image.fromarray(thumbnails[i]) if i >= 0 else None
+        return Image.fromarray(thumbnails.get(i)) if i >= 0 else None
 
     with tile_archive() as (archive, archived):
         info = build_pyramid(
-            thumb_for_cell, layout.rows, layout.cols, thumbnails.shape[1], archive.add, background=background
+            thumb_for_cell, layout.rows, layout.cols, thumbnails.side, archive.add, background=background
         )
         archive.finish(info)
         write(ARCHIVE, archived())

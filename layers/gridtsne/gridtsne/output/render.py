@@ -8,6 +8,8 @@ import string
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
+from gridtsne.core.thumbs import Thumbnails, as_thumbnails, batches
+
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
 MAX_JPEG_SIDE = 65_500
 #: The longest side of ``mosaic.jpg``; bigger grids get an overview at this size (and a tile pyramid).
@@ -41,23 +43,28 @@ def parse_colour(text: str) -> tuple[int, int, int]:
 
 
 def mosaic(
-    thumbnails: np.ndarray,
+    thumbnails: Thumbnails | np.ndarray,
     cells: np.ndarray,
     rows: int,
     cols: int,
     *,
+    side: int | None = None,
     background: tuple[int, int, int] = (0, 0, 0),
 ) -> Image.Image:
     """Paste the thumbnails at their cells on a rows × cols grid; empty cells get the ``background``.
 
+    The thumbnails are read a batch at a time: memory is the picture plus one batch of them.
+
     Parameters
     ----------
     thumbnails
-        (N, t, t, 3) uint8 tiles.
+        N square tiles (a :class:`~gridtsne.core.thumbs.Thumbnails` source or an (N, t, t, 3) array).
     cells
         (N, 2) int (row, col) of each tile.
     rows, cols
         The grid.
+    side
+        Pixels per cell (default: the thumbnails' side); other sizes are resized (box filter).
     background
         RGB colour of the empty cells.
 
@@ -66,32 +73,35 @@ def mosaic(
     ValueError
         When ``cells`` does not match ``thumbnails`` or the picture would exceed ``MAX_JPEG_SIDE``.
     """
-    n, tile = len(thumbnails), thumbnails.shape[1] if len(thumbnails) else 1
+    source = as_thumbnails(thumbnails)
+    n = len(source)
+    tile = side or (source.side if n else 1)
     if len(cells) != n:
         raise ValueError("one cell per thumbnail is needed")
     if max(rows, cols) * tile > MAX_JPEG_SIDE:
         raise ValueError(f"a {rows}x{cols} mosaic of {tile} px tiles is too large for one image")
-    canvas = np.empty((rows * tile, cols * tile, 3), dtype=np.uint8)
-    canvas[...] = np.asarray(background, dtype=np.uint8)
-    blocks = canvas.reshape(rows, tile, cols, tile, 3).swapaxes(1, 2)
-    if n:
-        blocks[cells[:, 0], cells[:, 1]] = thumbnails
-    return Image.fromarray(canvas)
+    # Pasted into the picture itself: no second full-size copy (a 16k px overview is 1 GiB in Pillow).
+    canvas = Image.new("RGB", (cols * tile, rows * tile), background)
+    for start, pictures in batches(source):
+        at = cells[start : start + len(pictures)]
+        for (row, col), pixels in zip(at, _resized(pictures, tile, Image.Resampling.BOX), strict=True):
+            canvas.paste(Image.fromarray(pixels), (int(col) * tile, int(row) * tile))
+    return canvas
 
 
-def shrink(thumbnails: np.ndarray, side: int) -> np.ndarray:
-    """The (N, t, t, 3) ``thumbnails`` resized to ``side`` × ``side`` pixels each."""
-    if len(thumbnails) == 0 or thumbnails.shape[1] == side:
-        return thumbnails
-    out = np.empty((len(thumbnails), side, side, 3), dtype=np.uint8)
-    for i, pixels in enumerate(thumbnails):
-        out[i] = np.asarray(Image.fromarray(pixels).resize((side, side), Image.Resampling.BOX))
+def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.ndarray:
+    """The (k, t, t, 3) ``pictures`` at ``side`` × ``side`` pixels each."""
+    if pictures.shape[1] == side:
+        return pictures
+    out = np.empty((len(pictures), side, side, 3), dtype=np.uint8)
+    for i, pixels in enumerate(pictures):
+        out[i] = np.asarray(Image.fromarray(pixels).resize((side, side), method))
     return out
 
 
 def scatter(
     points: np.ndarray,
-    thumbnails: np.ndarray | None = None,
+    thumbnails: Thumbnails | np.ndarray | None = None,
     *,
     size: int = 1600,
     thumb: int = 20,
@@ -104,7 +114,8 @@ def scatter(
     points
         (N, 2) positions, scaled to fit the square.
     thumbnails
-        (N, t, t, 3) uint8 pictures of the points; None draws dots.
+        The N pictures of the points (a source or an (N, t, t, 3) array, read a batch at a time); None
+        draws dots.
     size
         Side of the picture in pixels.
     thumb
@@ -126,9 +137,13 @@ def scatter(
             draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
         return canvas
     side = max(4, min(thumb, int(size / max(1.0, np.sqrt(n)) * 1.5)))
-    for (x, y), pixels in zip(xy, thumbnails, strict=True):
-        small = Image.fromarray(pixels).resize((side, side), Image.Resampling.BILINEAR)
-        canvas.paste(small, (int(x - side / 2), int(y - side / 2)))
+    source = as_thumbnails(thumbnails)
+    if len(source) != n:
+        raise ValueError("one thumbnail per point is needed")
+    for start, pictures in batches(source):
+        small = _resized(pictures, side, Image.Resampling.BILINEAR)
+        for (x, y), pixels in zip(xy[start : start + len(small)], small, strict=True):
+            canvas.paste(Image.fromarray(pixels), (int(x - side / 2), int(y - side / 2)))
     return canvas
 
 

@@ -1,0 +1,245 @@
+"""``python -m benchmarks.bigset --n N``: the big-set job end to end on N synthetic pictures.
+
+Writes a synthetic job in the real formats into a local folder (:mod:`gridtsne_dev.synthetic`: clustered
+vectors, coloured-square thumbnails, shards of 64), then runs ``jobs/bigset/run.py`` fully local on it in a
+child process and prints the job's seconds and peak resident memory per stage (load, reduce = PCA + t-SNE,
+assign, refine, quality, render = mosaic + scatter + tiles + page, write; each stage's own high-water mark,
+``VmHWM`` reset as it starts), the whole job's peak (the largest of them) and a rough quality check against
+the clusters, next to the child's resident memory sampled from outside every 0.2 s. The render is asked
+for the deep-zoom tile pyramid (written to the output folder) when the grid is too big for one mosaic
+picture, as the command line does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gridtsne_dev.lambdas import load_module
+from gridtsne_dev.synthetic import cluster_of, write_synthetic_job
+
+from benchmarks.measure import table
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("load", "reduce", "pca", "tsne", "assign", "refine", "quality", "render")
+RENDER = ("mosaic", "scatter", "tiles", "page")
+
+
+class Stages:
+    """Seconds and peak resident memory of each stage; stages may nest (PCA inside the reduction).
+
+    The peak of a stage is the process's high-water mark (``VmHWM``) reset as the stage starts
+    (``/proc/self/clear_refs``), so each stage shows its own peak, not the process's so far.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.peak: dict[str, int] = {}
+        self.active: list[str] = []
+
+    @staticmethod
+    def high_water() -> int:
+        """The process's peak resident memory since the last reset, in bytes."""
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    def _fold(self) -> None:
+        mark = self.high_water()
+        for name in self.active:
+            self.peak[name] = max(self.peak.get(name, 0), mark)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Measure the ``with`` block as ``name``."""
+        self._fold()
+        with suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+        self.active.append(name)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self._fold()
+            self.active.pop()
+            print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+
+    @contextmanager
+    def wrap(self, module: Any, attribute: str, name: str) -> Iterator[None]:
+        """Measure every call of ``module.attribute`` as stage ``name`` while in the block."""
+        original = getattr(module, attribute)
+
+        def measured(*args: Any, **kwargs: Any) -> Any:
+            with self.stage(name):
+                return original(*args, **kwargs)
+
+        setattr(module, attribute, measured)
+        try:
+            yield
+        finally:
+            setattr(module, attribute, original)
+
+
+def run_job(root: Path, out: Path) -> dict[str, Any]:
+    """Run the big-set job on the synthetic job under ``root``; seconds and peak memory per stage."""
+    import gridtsne.aws.steps as steps
+    import gridtsne.core.reduce as reduce
+    import gridtsne.output.files as files
+    import gridtsne.pipeline as pipeline
+    from gridtsne.store import LocalStore
+    from gridtsne_dev.synthetic import JOB
+
+    job = load_module(ROOT / "jobs" / "bigset" / "run.py", "gridtsne_bigset_bench")
+    stages = Stages()
+    render = getattr(steps, "render_outputs")  # noqa: B009 (wrapped below)
+    folder = out / "visualizations" / JOB
+
+    def render_with_tiles(*args: Any, **kwargs: Any) -> Any:
+        # As the command line does: a grid too big for one picture gets its tile pyramid.
+        tiles = LocalStore(folder)
+        kwargs.setdefault("write_tiles", lambda path, data: tiles.write(path, data))
+        return render(*args, **kwargs)
+
+    measured = {
+        (steps, "load_collection"): "load",
+        (steps, "reduce_stage"): "reduce",
+        (reduce, "pca"): "pca",
+        (pipeline, "assign_stage"): "assign",
+        (pipeline, "refine"): "refine",
+        (pipeline, "layout_quality"): "quality",
+        (files, "mosaic"): "mosaic",
+        (files, "scatter"): "scatter",
+        (files, "build_pyramid"): "tiles",
+    }
+    with ExitStack() as patches:
+        setattr(steps, "render_outputs", render_with_tiles)  # noqa: B010
+        patches.callback(setattr, steps, "render_outputs", render)
+        patches.enter_context(stages.wrap(steps, "render_outputs", "render"))
+        for (module, attribute), name in measured.items():
+            patches.enter_context(stages.wrap(module, attribute, name))
+        load = os.getloadavg()[0]
+        with stages.stage("job"):
+            job.run(JOB, None, input_root=root, output_root=out)
+    seconds, peak = stages.seconds, stages.peak
+    seconds["tsne"], peak["tsne"] = seconds["reduce"] - seconds.get("pca", 0.0), peak["reduce"]
+    seconds["page"] = seconds["render"] - sum(seconds.get(s, 0.0) for s in ("mosaic", "scatter", "tiles"))
+    measured_stages = ("load", "reduce", "assign", "refine", "quality", "render")
+    seconds["write"] = seconds["job"] - sum(seconds[s] for s in measured_stages)
+    return {
+        "seconds": seconds,
+        "peak": peak,
+        "load": [load, os.getloadavg()[0]],
+        "layout": str(folder / "layout.json"),
+    }
+
+
+def cluster_agreement(layout: dict[str, Any]) -> float:
+    """Mean share of an image's occupied surrounding cells (8) that hold an image of its own cluster."""
+    labels = np.array([cluster_of(image["key"]) for image in layout["images"]])
+    cells = np.array([(image["row"], image["col"]) for image in layout["images"]], dtype=np.int64)
+    grid = np.full((layout["grid"]["rows"] + 2, layout["grid"]["cols"] + 2), -1, dtype=np.int64)
+    grid[cells[:, 0] + 1, cells[:, 1] + 1] = labels
+    same, occupied = np.zeros(len(cells)), np.zeros(len(cells))
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            if dr or dc:
+                around = grid[cells[:, 0] + 1 + dr, cells[:, 1] + 1 + dc]
+                occupied += around >= 0
+                same += around == labels
+    return float((same / np.maximum(occupied, 1))[occupied > 0].mean())
+
+
+def _child(argv: list[str]) -> dict[str, Any]:
+    """Run ``argv`` in a fresh process (its memory is the job's alone); its JSON answer, and its largest
+    resident memory seen from outside (``sampled_rss``)."""
+    with tempfile.TemporaryFile("w+") as output:
+        child = subprocess.Popen(argv, stdout=output, cwd=ROOT)  # its stage-by-stage lines go to stderr
+        sampled = 0
+        while child.poll() is None:
+            with suppress(OSError, ValueError, IndexError):  # IndexError: exited, no VmRSS any more
+                status = Path(f"/proc/{child.pid}/status").read_text()
+                sampled = max(sampled, int(status.split("VmRSS:")[1].split()[0]) * 1024)
+            time.sleep(0.2)
+        output.seek(0)
+        if child.returncode != 0:
+            raise SystemExit(f"the job failed with exit status {child.returncode}")
+        answer: dict[str, Any] = json.loads(output.read().strip().splitlines()[-1])
+    answer["sampled_rss"] = sampled
+    return answer
+
+
+def _mib(value: int | None) -> str:
+    return f"{value / 2**20:.0f}" if value else ""
+
+
+def report(n: int, made: float, answer: dict[str, Any]) -> str:
+    """The figures as text."""
+    seconds: dict[str, float] = answer["seconds"]
+    layout = json.loads(Path(answer["layout"]).read_text())
+    peaks: dict[str, int] = answer["peak"]
+    rows: list[list[object]] = [["synthetic data (not the job)", made, ""]]
+    for stage in STAGES:
+        rows.append([stage, seconds.get(stage, 0.0), _mib(peaks.get(stage))])
+    for part in RENDER:
+        rows.append([f"  render: {part}", seconds.get(part, 0.0), _mib(peaks.get(part))])
+    rows.append(["write (and the rest)", seconds["write"], ""])
+    rows.append(["job total", seconds["job"], _mib(peaks.get("job"))])
+    quality = layout.get("quality", {})
+    lines = [
+        f"big-set job, N = {n} synthetic pictures ({layout['grid']['rows']} x {layout['grid']['cols']} grid, "
+        f"{os.cpu_count()} CPUs; load average {answer['load'][0]:.1f} at the start, "
+        f"{answer['load'][1]:.1f} at the end)",
+        table(["stage", "seconds", "peak RSS MiB"], rows),
+        f"peak RSS of the job process: {peaks['job'] / 2**20:.0f} MiB (the largest stage's; "
+        f"{answer['sampled_rss'] / 2**20:.0f} MiB sampled from outside)",
+        f"quality: dpq16 {quality.get('dpq16')}, neighbours {quality.get('neighbours')}, "
+        f"same-cluster share of the 8 surrounding cells {cluster_agreement(layout):.3f}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bigset", description=__doc__)
+    parser.add_argument("--n", type=int, default=10_000, help="synthetic pictures")
+    parser.add_argument("--clusters", type=int, default=32)
+    parser.add_argument("--dim", type=int, default=1280, help="vector dimension (the model's: 1280)")
+    parser.add_argument("--root", type=Path, help="working folder (default: a temporary one, removed)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="run on the job already written under --root",
+    )
+    parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.job_only:
+        print(json.dumps(run_job(args.root, args.root / "out")))
+        return
+    root = args.root or Path(tempfile.mkdtemp(prefix="gridtsne-bigset-"))
+    try:
+        start = time.perf_counter()
+        if not (args.reuse and args.root):
+            write_synthetic_job(root, args.n, clusters=args.clusters, dim=args.dim)
+        made = time.perf_counter() - start
+        answer = _child([sys.executable, "-m", "benchmarks.bigset", "--job-only", "--root", str(root)])
+        print(report(args.n, made, answer), flush=True)
+    finally:
+        if args.root is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
