@@ -5,9 +5,8 @@ vectors, coloured-square thumbnails, shards of 64), then runs ``jobs/bigset/run.
 child process and prints the job's seconds and peak resident memory per stage (load, reduce = PCA + t-SNE,
 assign, refine, quality, render = mosaic + scatter + tiles + page, write; each stage's own high-water mark,
 ``VmHWM`` reset as it starts), the whole job's peak (the largest of them) and a rough quality check against
-the clusters, next to the child's resident memory sampled from outside every 0.2 s. The render is asked
-for the deep-zoom tile pyramid (written to the output folder) when the grid is too big for one mosaic
-picture, as the command line does.
+the clusters, next to the child's resident memory sampled from outside every 0.2 s. A grid too big for one mosaic picture gets
+its deep-zoom archive, as on AWS.
 """
 
 from __future__ import annotations
@@ -100,20 +99,10 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
     import gridtsne.core.reduce as reduce
     import gridtsne.output.files as files
     import gridtsne.pipeline as pipeline
-    from gridtsne.store import LocalStore
     from gridtsne_dev.synthetic import JOB
 
     job = load_module(ROOT / "jobs" / "bigset" / "run.py", "gridtsne_bigset_bench")
     stages = Stages()
-    render = getattr(steps, "render_outputs")  # noqa: B009 (wrapped below)
-    folder = out / "visualizations" / JOB
-
-    def render_with_tiles(*args: Any, **kwargs: Any) -> Any:
-        # As the command line does: a grid too big for one picture gets its tile pyramid.
-        tiles = LocalStore(folder)
-        kwargs.setdefault("write_tiles", lambda path, data: tiles.write(path, data))
-        return render(*args, **kwargs)
-
     measured = {
         (steps, "load_collection"): "load",
         (steps, "reduce_stage"): "reduce",
@@ -126,8 +115,6 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
         (files, "build_pyramid"): "tiles",
     }
     with ExitStack() as patches:
-        setattr(steps, "render_outputs", render_with_tiles)  # noqa: B010
-        patches.callback(setattr, steps, "render_outputs", render)
         patches.enter_context(stages.wrap(steps, "render_outputs", "render"))
         for (module, attribute), name in measured.items():
             patches.enter_context(stages.wrap(module, attribute, name))
@@ -143,7 +130,7 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
         "seconds": seconds,
         "peak": peak,
         "load": [load, os.getloadavg()[0]],
-        "layout": str(folder / "layout.json"),
+        "layout": str(out / "visualizations" / JOB / "layout.json"),
     }
 
 

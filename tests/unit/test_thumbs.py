@@ -64,10 +64,16 @@ def test_a_spool_renders_the_same_files_as_an_array() -> None:
     pictures = noise(n, tile)
     written: dict[str, dict[str, bytes]] = {"array": {}, "spool": {}}
     from_array = render_outputs(
-        layout_of(n, tile), ArrayThumbnails(pictures), write_tiles=written["array"].__setitem__, max_side=256
+        layout_of(n, tile),
+        ArrayThumbnails(pictures),
+        write_tiles=lambda name, file: written["array"].__setitem__(name, file.read()),
+        max_side=256,
     )
     from_spool = render_outputs(
-        layout_of(n, tile), spooled(pictures), write_tiles=written["spool"].__setitem__, max_side=256
+        layout_of(n, tile),
+        spooled(pictures),
+        write_tiles=lambda name, file: written["spool"].__setitem__(name, file.read()),
+        max_side=256,
     )
     for name in ("mosaic.jpg", "scatter.png"):
         assert from_array[name] == from_spool[name]
