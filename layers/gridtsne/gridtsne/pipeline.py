@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from gridtsne.cache import embed_cached
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, embed_sources
 from gridtsne.core.images import Limits
@@ -30,7 +31,7 @@ from gridtsne.core.reduce import ReduceParams, reduce
 from gridtsne.core.refine import RefineParams, refine
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
-from gridtsne.store import Store
+from gridtsne.store import ObjectInfo, Store
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
@@ -86,11 +87,15 @@ class Params:
 
 @dataclass
 class Result:
-    """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors."""
+    """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors.
+
+    ``from_cache`` counts the placed vectors a vector cache gave instead of the model (0 without a cache).
+    """
 
     layout: Layout
     thumbnails: np.ndarray
     vectors: np.ndarray
+    from_cache: int = 0
 
 
 class Timer:
@@ -132,6 +137,40 @@ def embed_stage(
         progress=(lambda done: progress("embed", done, total)) if progress else None,
     )
     return embedded, embedder
+
+
+def cached_stage(
+    store: Store,
+    cache: Store,
+    images: list[ObjectInfo],
+    params: Params,
+    progress: StageProgress | None = None,
+) -> tuple[Embedded, dict[str, Any], int]:
+    """Resolve ``images`` through the vector cache in ``cache``, embedding only what it lacks.
+
+    Returns
+    -------
+    tuple
+        What the inputs became (thumbnails of ``params.tile`` px; larger than the cached ones are cut from
+        the originals), the record of the model of the vectors, and how many came from the cache.
+    """
+    from gridtsne.aws.steps import thumbnails  # the one way cached thumbnails become tiles of any size
+
+    embedder = Embedder(load_spec(params.model), batch_size=params.batch_size, size=params.input_size)
+    total = len(images)
+    cached = embed_cached(
+        cache,
+        store,
+        images,
+        embedder,
+        limits=params.limits,
+        keep_duplicates=params.keep_duplicates,
+        progress=(lambda done, todo: progress("embed", total - todo + done, total)) if progress else None,
+    )
+    found = cached.collected
+    tiles = thumbnails(store, found, params.tile) if found.keys else None
+    embedded = Embedded(found.keys, found.vectors, found.hashes, found.skipped, found.duplicates, tiles)
+    return embedded, found.model, cached.from_cache
 
 
 def reduce_stage(vectors: np.ndarray, params: Params) -> np.ndarray:
@@ -208,6 +247,7 @@ def run(
     *,
     prefix: str = "",
     progress: StageProgress | None = None,
+    cache: Store | None = None,
 ) -> Result:
     """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails.
 
@@ -221,6 +261,9 @@ def run(
         The collection's root in ``store``; keys in the layout are relative to it.
     progress
         Called as ``progress(stage, done, total)``.
+    cache
+        A vector cache (:mod:`gridtsne.cache`): vectors it holds for these files and this model are not
+        computed again, and those computed are kept in it. None: embed everything, keep nothing.
 
     Returns
     -------
@@ -237,8 +280,13 @@ def run(
     timer = Timer()
     inputs = list_inputs(store, prefix)
     keys, not_images = inputs.keys, inputs.skipped
+    from_cache = 0
     with timer.stage("embed"):
-        embedded, embedder = embed_stage(store, keys, params, progress)
+        if cache is None:
+            embedded, embedder = embed_stage(store, keys, params, progress)
+            model = embedder.describe()
+        else:
+            embedded, model, from_cache = cached_stage(store, cache, inputs.images, params, progress)
     with timer.stage("reduce"):
         if progress:
             progress("reduce", 0, 1)
@@ -258,14 +306,14 @@ def run(
             for d in embedded.duplicates
         ],
         timings=timer.seconds,
-        model=embedder.describe(),
+        model=model,
     )
     if progress:
         progress("assign", 1, 1)
     thumbnails = embedded.thumbnails
     if thumbnails is None:
         thumbnails = np.zeros((0, params.tile, params.tile, 3), np.uint8)
-    return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors)
+    return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors, from_cache=from_cache)
 
 
 def write_outputs(

@@ -119,8 +119,12 @@ def embed_objects(
     thumb: int = THUMB_SIDE,
     limits: Limits | None = None,
     workers: int = 8,
+    source: Store | None = None,
 ) -> ShardResult:
-    """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused."""
+    """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused.
+
+    ``source`` is where the objects are read (default ``store``, which holds the shards).
+    """
     prefix = collection_prefix(collection)
     objects = sorted({o.key: o for o in objects}.values(), key=lambda o: o.key)
     sid, objects = _unwritten(store, prefix, objects)
@@ -130,7 +134,7 @@ def embed_objects(
 
     def fetch(obj: ObjectInfo) -> bytes | str:
         # Size and type are checked before the object is read whole (and never past the size limit).
-        return read_source(reader(store, obj.key, limits or Limits()))
+        return read_source(reader(source or store, obj.key, limits or Limits()))
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
         blobs = list(pool.map(fetch, objects))
@@ -262,9 +266,19 @@ class Collected:
 
 
 def load_collection(
-    store: Store, collection: str, inputs: list[ObjectInfo], *, with_thumbs: bool = True
+    store: Store,
+    collection: str,
+    inputs: list[ObjectInfo],
+    *,
+    with_thumbs: bool = True,
+    keep_duplicates: bool = False,
 ) -> Collected:
-    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails)."""
+    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails).
+
+    Shards are read a few at a time and copied into the result, so memory holds the result and a few
+    shards, never every shard besides it. With ``keep_duplicates``, inputs of the same content are all
+    placed instead of reported as duplicates of the first.
+    """
     manifests = _manifests(store, collection)
     index = _index(manifests.values())
     keys: list[str] = []
@@ -278,27 +292,36 @@ def load_collection(
             out.missing.append(obj.key)
         elif "reason" in entry:
             out.skipped.append({"key": obj.key, "reason": str(entry["reason"])})
-        elif entry["hash"] in first:
+        elif entry["hash"] in first and not keep_duplicates:
             out.duplicates.append({"key": obj.key, "same_as": first[entry["hash"]]})
         else:
-            first[entry["hash"]] = obj.key
+            first.setdefault(entry["hash"], obj.key)
             keys.append(obj.key)
             hashes.append(entry["hash"])
             places.append((entry["shard"], int(entry["row"])))
     prefix = f"{collection_prefix(collection)}shards/"
-    shards = sorted({s for s, _ in places})
+    rows_of: dict[str, list[tuple[int, int]]] = {}
+    for i, (sid, row) in enumerate(places):
+        rows_of.setdefault(sid, []).append((i, row))
+    shards = sorted(rows_of)
     out.model = _model_record([manifests[s].get("model") or {} for s in shards])
 
-    def load(sid: str) -> tuple[np.ndarray, np.ndarray | None]:
+    def load(sid: str) -> tuple[str, np.ndarray, np.ndarray | None]:
         with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
-            return npz["vectors"], (npz["thumbs"] if with_thumbs else None)
+            return sid, npz["vectors"], (npz["thumbs"] if with_thumbs else None)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(shards) or 1))) as pool:
-        loaded = dict(zip(shards, pool.map(load, shards), strict=True))
-    if places:
-        out.vectors = np.stack([loaded[s][0][r] for s, r in places]).astype(np.float32)
-        if with_thumbs:
-            out.thumbs = np.stack([_thumb(loaded[s][1], r) for s, r in places])
+    workers = max(1, min(16, len(shards) or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for start in range(0, len(shards), workers):
+            for sid, vectors, thumbs in pool.map(load, shards[start : start + workers]):
+                if len(out.vectors) != len(places):
+                    out.vectors = np.empty((len(places), vectors.shape[1]), np.float32)
+                    if thumbs is not None:
+                        out.thumbs = np.empty((len(places), *thumbs.shape[1:]), np.uint8)
+                at, rows = np.array(rows_of[sid], dtype=np.intp).T
+                out.vectors[at] = vectors[rows]
+                if thumbs is not None:
+                    out.thumbs[at] = thumbs[rows]
     return out
 
 
@@ -311,8 +334,3 @@ def _model_record(records: list[dict[str, Any]]) -> dict[str, Any]:
     if len(distinct) > 1:
         return {"models": distinct}
     return distinct[0] if distinct else {}
-
-
-def _thumb(thumbs: np.ndarray | None, row: int) -> np.ndarray:
-    assert thumbs is not None
-    return np.asarray(thumbs[row])
