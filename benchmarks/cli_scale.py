@@ -64,16 +64,19 @@ class StagePeaks:
         if stage == self.stage:
             return
         now = time.perf_counter()
-        self.rows.append((self.stage, now - self.started, _peak_mib()))
+        row = (self.stage, now - self.started, _peak_mib())
+        self.rows.append(row)
+        # Also as it happens, so that an interrupted run still tells its finished stages.
+        print(f"[stage] {row[0]} {row[1]:.1f} s, peak RSS {row[2]:.0f} MiB", file=sys.stderr, flush=True)
         self.stage, self.started = stage, now
         _reset_peak()
 
     def report(self) -> str:
         """The table of stages, closing the last one."""
         self.switch("")
-        return table(
-            ["stage", "seconds", "peak RSS MiB"], [(s, f"{t:.1f}", f"{m:.0f}") for s, t, m in self.rows]
-        )
+        rows = [(s, f"{t:.1f}", f"{m:.0f}") for s, t, m in self.rows]
+        whole = max((m for _, _, m in self.rows), default=0.0)
+        return table(["stage", "seconds", "peak RSS MiB"], rows) + f"\nwhole run: peak RSS {whole:.0f} MiB"
 
 
 def run(argv: list[str]) -> int:
