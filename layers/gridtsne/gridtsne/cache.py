@@ -61,9 +61,11 @@ def model_key(embedder: Embedder) -> str:
 
 @dataclass
 class Cached:
-    """The inputs resolved to vectors, and how many of the placed ones were embedded by this run."""
+    """The inputs resolved to vectors, the cache collection they are in (:func:`model_key`), and how many
+    of the placed ones were embedded by this run."""
 
     collected: Collected
+    collection: str
     embedded: int
 
     @property
@@ -80,6 +82,7 @@ def embed_cached(
     *,
     limits: Limits | None = None,
     keep_duplicates: bool = False,
+    with_thumbs: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> Cached:
     """Embed the ``inputs`` of ``source`` that ``cache`` lacks, then load every input's vector and thumbnail.
@@ -98,6 +101,8 @@ def embed_cached(
         Per-file limits.
     keep_duplicates
         Place every input, identical ones included.
+    with_thumbs
+        Load the thumbnails too (else :func:`~gridtsne.aws.vectors.load_thumbs` loads them when needed).
     progress
         Called as ``progress(done, total)`` over the inputs to embed: first with none done, then once per
         shard written.
@@ -122,11 +127,13 @@ def embed_cached(
         done += len(chunk)
         if progress:
             progress(done, len(todo))
-    collected = load_collection(cache, collection, tagged, keep_duplicates=keep_duplicates)
+    collected = load_collection(
+        cache, collection, tagged, with_thumbs=with_thumbs, keep_duplicates=keep_duplicates
+    )
     if collected.missing:
         some = collected.missing[:3]
         raise RuntimeError(f"{len(collected.missing)} inputs have no cached vector, e.g. {some}")
-    return Cached(collected, min(embedded, len(collected.keys)))
+    return Cached(collected, collection, min(embedded, len(collected.keys)))
 
 
 def _chunks(objects: list[ObjectInfo]) -> Iterator[list[ObjectInfo]]:

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.cache import embed_cached
+from gridtsne.aws.vectors import load_thumbs
+from gridtsne.cache import Cached, embed_cached
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, embed_sources
 from gridtsne.core.images import Limits
@@ -145,32 +146,34 @@ def cached_stage(
     images: list[ObjectInfo],
     params: Params,
     progress: StageProgress | None = None,
-) -> tuple[Embedded, dict[str, Any], int]:
+) -> Cached:
     """Resolve ``images`` through the vector cache in ``cache``, embedding only what it lacks.
 
-    Returns
-    -------
-    tuple
-        What the inputs became (thumbnails of ``params.tile`` px; larger than the cached ones are cut from
-        the originals), the record of the model of the vectors, and how many came from the cache.
+    The thumbnails stay in the cache until :func:`cached_tiles` (after the reduction, which needs the
+    memory more).
     """
-    from gridtsne.aws.steps import thumbnails  # the one way cached thumbnails become tiles of any size
-
     embedder = Embedder(load_spec(params.model), batch_size=params.batch_size, size=params.input_size)
     total = len(images)
-    cached = embed_cached(
+    return embed_cached(
         cache,
         store,
         images,
         embedder,
         limits=params.limits,
         keep_duplicates=params.keep_duplicates,
+        with_thumbs=False,
         progress=(lambda done, todo: progress("embed", total - todo + done, total)) if progress else None,
     )
+
+
+def cached_tiles(store: Store, cache: Store, cached: Cached, tile: int) -> np.ndarray:
+    """The tiles of ``tile`` px of what :func:`cached_stage` placed: the cached thumbnails, resized, or cut
+    from the originals in ``store`` when larger."""
+    from gridtsne.aws.steps import thumbnails  # the one way stored thumbnails become tiles of any size
+
     found = cached.collected
-    tiles = thumbnails(store, found, params.tile) if found.keys else None
-    embedded = Embedded(found.keys, found.vectors, found.hashes, found.skipped, found.duplicates, tiles)
-    return embedded, found.model, cached.from_cache
+    found.thumbs = load_thumbs(cache, cached.collection, found.places)
+    return thumbnails(store, found, tile)
 
 
 def reduce_stage(vectors: np.ndarray, params: Params) -> np.ndarray:
@@ -280,13 +283,15 @@ def run(
     timer = Timer()
     inputs = list_inputs(store, prefix)
     keys, not_images = inputs.keys, inputs.skipped
-    from_cache = 0
+    cached = None
     with timer.stage("embed"):
         if cache is None:
             embedded, embedder = embed_stage(store, keys, params, progress)
             model = embedder.describe()
         else:
-            embedded, model, from_cache = cached_stage(store, cache, inputs.images, params, progress)
+            cached = cached_stage(store, cache, inputs.images, params, progress)
+            found, model = cached.collected, cached.collected.model
+            embedded = Embedded(found.keys, found.vectors, found.hashes, found.skipped, found.duplicates)
     with timer.stage("reduce"):
         if progress:
             progress("reduce", 0, 1)
@@ -311,8 +316,13 @@ def run(
     if progress:
         progress("assign", 1, 1)
     thumbnails = embedded.thumbnails
+    if cache is not None and cached is not None and cached.collected.keys:
+        start = time.perf_counter()
+        thumbnails = cached_tiles(store, cache, cached, params.tile)
+        layout.timings["thumbnails"] = time.perf_counter() - start
     if thumbnails is None:
         thumbnails = np.zeros((0, params.tile, params.tile, 3), np.uint8)
+    from_cache = cached.from_cache if cached is not None else 0
     return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors, from_cache=from_cache)
 
 

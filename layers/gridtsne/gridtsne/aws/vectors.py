@@ -44,6 +44,7 @@ __all__ = [
     "collection_prefix",
     "embed_objects",
     "load_collection",
+    "load_thumbs",
     "scan",
     "upload_prefix",
 ]
@@ -253,6 +254,7 @@ class Collected:
 
     ``model`` is the record of the model that embedded the placed vectors (``{"models": [...]}`` when
     shards of several models are mixed; empty for shards written before manifests named their model).
+    ``places`` says where each placed key's vector and thumbnail are: (shard, row).
     """
 
     keys: list[str]
@@ -263,6 +265,7 @@ class Collected:
     duplicates: list[dict[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)
+    places: list[tuple[str, int]] = field(default_factory=list)
 
 
 def load_collection(
@@ -275,17 +278,13 @@ def load_collection(
 ) -> Collected:
     """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails).
 
-    Shards are read a few at a time and copied into the result, so memory holds the result and a few
-    shards, never every shard besides it. With ``keep_duplicates``, inputs of the same content are all
-    placed instead of reported as duplicates of the first.
+    With ``keep_duplicates``, inputs of the same content are all placed instead of reported as duplicates
+    of the first. Without ``with_thumbs``, :func:`load_thumbs` gathers the thumbnails when they are needed.
     """
     manifests = _manifests(store, collection)
     index = _index(manifests.values())
-    keys: list[str] = []
-    hashes: list[str] = []
-    places: list[tuple[str, int]] = []
+    out = Collected([], [], np.zeros((0, 0), np.float32), np.zeros((0, 0, 0, 3), np.uint8))
     first: dict[str, str] = {}
-    out = Collected(keys, hashes, np.zeros((0, 0), np.float32), np.zeros((0, 0, 0, 3), np.uint8))
     for obj in inputs:
         entry = index.get((obj.key, obj.etag))
         if entry is None:
@@ -296,32 +295,50 @@ def load_collection(
             out.duplicates.append({"key": obj.key, "same_as": first[entry["hash"]]})
         else:
             first.setdefault(entry["hash"], obj.key)
-            keys.append(obj.key)
-            hashes.append(entry["hash"])
-            places.append((entry["shard"], int(entry["row"])))
+            out.keys.append(obj.key)
+            out.hashes.append(entry["hash"])
+            out.places.append((entry["shard"], int(entry["row"])))
+    out.model = _model_record([manifests[s].get("model") or {} for s in sorted({s for s, _ in out.places})])
+    if out.places:
+        out.vectors = _gather(store, collection, out.places, "vectors")
+        if with_thumbs:
+            out.thumbs = load_thumbs(store, collection, out.places)
+    return out
+
+
+def load_thumbs(store: Store, collection: str, places: list[tuple[str, int]]) -> np.ndarray:
+    """The thumbnails at ``places`` ((shard, row) pairs, e.g. :attr:`Collected.places`), in that order."""
+    if not places:
+        return np.zeros((0, THUMB_SIDE, THUMB_SIDE, 3), np.uint8)
+    return _gather(store, collection, places, "thumbs")
+
+
+def _gather(store: Store, collection: str, places: list[tuple[str, int]], name: str) -> np.ndarray:
+    """The rows at ``places`` of the array ``name`` of the shards, stacked in that order.
+
+    Shards are read a few at a time and copied into the result, so memory holds the result and a few
+    shards, never every shard besides it.
+    """
     prefix = f"{collection_prefix(collection)}shards/"
     rows_of: dict[str, list[tuple[int, int]]] = {}
     for i, (sid, row) in enumerate(places):
         rows_of.setdefault(sid, []).append((i, row))
     shards = sorted(rows_of)
-    out.model = _model_record([manifests[s].get("model") or {} for s in shards])
 
-    def load(sid: str) -> tuple[str, np.ndarray, np.ndarray | None]:
+    def load(sid: str) -> tuple[str, np.ndarray]:
         with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
-            return sid, npz["vectors"], (npz["thumbs"] if with_thumbs else None)
+            return sid, npz[name]
 
-    workers = max(1, min(16, len(shards) or 1))
+    out: np.ndarray | None = None
+    workers = max(1, min(16, len(shards)))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for start in range(0, len(shards), workers):
-            for sid, vectors, thumbs in pool.map(load, shards[start : start + workers]):
-                if len(out.vectors) != len(places):
-                    out.vectors = np.empty((len(places), vectors.shape[1]), np.float32)
-                    if thumbs is not None:
-                        out.thumbs = np.empty((len(places), *thumbs.shape[1:]), np.uint8)
+            for sid, array in pool.map(load, shards[start : start + workers]):
+                if out is None:
+                    out = np.empty((len(places), *array.shape[1:]), array.dtype)
                 at, rows = np.array(rows_of[sid], dtype=np.intp).T
-                out.vectors[at] = vectors[rows]
-                if thumbs is not None:
-                    out.thumbs[at] = thumbs[rows]
+                out[at] = array[rows]
+    assert out is not None
     return out
 
 
