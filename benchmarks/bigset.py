@@ -5,8 +5,8 @@ vectors, coloured-square thumbnails, shards of 64), then runs ``jobs/bigset/run.
 child process and prints the job's seconds and peak resident memory per stage (load, reduce = PCA + t-SNE,
 assign, refine, quality, render = mosaic + scatter + tiles + page, write; each stage's own high-water mark,
 ``VmHWM`` reset as it starts), the whole job's peak (the largest of them) and a rough quality check against
-the clusters, next to the child's resident memory sampled from outside every 0.2 s. A grid too big for one mosaic picture gets
-its deep-zoom archive, as on AWS.
+the clusters, next to the child's resident memory sampled from outside every 0.2 s. A grid too big for one
+mosaic picture gets its deep-zoom archive, as on AWS.
 """
 
 from __future__ import annotations

@@ -27,3 +27,11 @@ def small_digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("small-digits")
     write_digits(dest, limit=120)
     return dest
+
+
+@pytest.fixture(autouse=True)
+def vector_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh vector cache per test (the command line's default would be the user's own)."""
+    folder = tmp_path_factory.mktemp("vector-cache")
+    monkeypatch.setenv("GRIDTSNE_CACHE", str(folder))
+    return folder

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from gridtsne.aws.collection import load_collection
 from gridtsne.aws.steps import TransientError
 from gridtsne.aws.table import JobTable
-from gridtsne.aws.vectors import load_collection
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store

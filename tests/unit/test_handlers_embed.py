@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from gridtsne.aws.vectors import load_collection
+from gridtsne.aws.collection import load_collection
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
 from gridtsne_dev.events import sqs_event

@@ -10,7 +10,8 @@ from pathlib import Path
 import boto3
 import numpy as np
 import pytest
-from gridtsne.aws.vectors import embed_objects, load_collection, missing, scan
+from gridtsne.aws.collection import load_collection
+from gridtsne.aws.vectors import embed_objects, missing, scan
 from gridtsne.core.embed import Embedder
 from gridtsne.core.model import ModelSpec
 from gridtsne.store import ObjectInfo, S3Store

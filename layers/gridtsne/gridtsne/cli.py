@@ -1,6 +1,9 @@
 """The ``gridtsne`` command line.
 
-``gridtsne run DIR --out OUT`` lays out the images of a folder. Other packages add subcommands through the
+``gridtsne run DIR --out OUT`` lays out the images of a folder, or of a bucket prefix given as
+``s3://bucket/prefix`` (credentials from boto3's usual chain; the outputs are written locally). Vectors are
+kept in a cache (:mod:`gridtsne.cache`; ``--cache DIR``, ``$GRIDTSNE_CACHE``, ``--no-cache``), so running
+again with other settings than the model's does not embed again. Other packages add subcommands through the
 ``gridtsne.commands`` entry-point group: the development tools (``dev/``) add ``gridtsne local`` (the
 serverless application on an embedded AWS emulator) and ``gridtsne samples``. Exit status: 0 done, 1 failed
 (one line says why), 2 bad usage, 130 interrupted.
@@ -26,13 +29,14 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
 
+from gridtsne.cache import CACHE_ENV, cache_dir
 from gridtsne.core.assign import parse_grid
 from gridtsne.core.progress import Eta, duration_text
 from gridtsne.core.reduce import ReduceParams
 from gridtsne.output.layout import quality_text
 from gridtsne.output.render import parse_colour
 from gridtsne.pipeline import Params, run, write_outputs
-from gridtsne.store import LocalStore
+from gridtsne.store import LocalStore, open_store
 
 #: Entry-point group of extra subcommands: each is ``register(subparsers)``, adding a parser whose defaults
 #: set ``handler``, a function of the parsed arguments returning the exit status.
@@ -102,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gridtsne {version('gridtsne')}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run_p = sub.add_parser("run", help="lay out the images of a folder")
-    run_p.add_argument("dir", type=Path, help="folder of images (searched recursively)")
+    run_p = sub.add_parser("run", help="lay out the images of a folder or a bucket prefix")
+    run_p.add_argument("dir", help="folder of images (searched recursively), or s3://bucket/prefix")
     run_p.add_argument("--out", type=Path, required=True, help="output folder")
     run_p.add_argument("--grid", help="grid shape RxC, e.g. 32x32 (default: near-square)")
     run_p.add_argument("--tile", type=int, default=64, help="tile size in pixels (default: 64)")
@@ -117,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="mosaic background colour, #rrggbb or a CSS name (default: #000000)",
     )
     run_p.add_argument("--keep-duplicates", action="store_true", help="place identical files every time")
+    run_p.add_argument(
+        "--cache", type=Path, help=f"vector cache folder (default: ${CACHE_ENV} or {cache_dir()})"
+    )
+    run_p.add_argument("--no-cache", action="store_true", help="embed every image, keep no vectors")
 
     run_p.set_defaults(handler=command_run)
     for entry in entry_points(group=COMMANDS):
@@ -143,8 +151,10 @@ def params_from_args(args: argparse.Namespace) -> Params:
         raise UsageError("--perplexity must be positive")
     if args.input_size is not None and not 32 <= args.input_size <= 1024:
         raise UsageError("--input-size must be between 32 and 1024 pixels")
-    if not args.dir.is_dir():
+    if not _is_s3(args.dir) and not Path(args.dir).is_dir():
         raise UsageError(f"not a folder: {args.dir}")
+    if args.cache and args.no_cache:
+        raise UsageError("--cache and --no-cache exclude each other")
     if args.model and not Path(args.model).is_file():
         raise UsageError(f"model file not found: {args.model}")
     return Params(
@@ -162,14 +172,21 @@ def params_from_args(args: argparse.Namespace) -> Params:
 def command_run(args: argparse.Namespace) -> int:
     """``gridtsne run``: lay out a folder and write the outputs."""
     params = params_from_args(args)
-    source = LocalStore(args.dir)
+    source = open_store(args.dir)
+    cache = None if args.no_cache else LocalStore(cache_dir(args.cache))
     out = LocalStore(args.out)
     progress = ProgressBar()
-    result = run(source, params, progress=progress)
-    originals = {key: _relative_url(args.dir / key, args.out) for key in result.layout.keys}
+    result = run(source, params, progress=progress, cache=cache)
+    if _is_s3(args.dir):
+        originals = {key: source.url(key) for key in result.layout.keys}
+    else:
+        originals = {key: _relative_url(Path(args.dir) / key, args.out) for key in result.layout.keys}
     write_outputs(result, out, params, original_urls=originals, progress=progress)
     layout = result.layout.to_dict()
     print(summary(layout, args.out), file=sys.stderr)
+    if cache is not None:
+        placed = len(result.layout.keys)
+        print(f"cache: {result.from_cache} of {placed} vectors from {cache.root}", file=sys.stderr)
     if not result.layout.keys:
         count = len(layout["skipped"]) + len(layout["duplicates"])
         print(
@@ -219,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"gridtsne: failed: {exc}", file=sys.stderr)
         return 1
+
+
+def _is_s3(location: str) -> bool:
+    return location.startswith("s3://")
 
 
 def _relative_url(target: Path, start: Path) -> str:

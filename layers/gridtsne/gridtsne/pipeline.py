@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from gridtsne.aws.collection import load_thumbs
+from gridtsne.cache import Cached, embed_cached
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, embed_sources
 from gridtsne.core.images import Limits
@@ -32,7 +34,7 @@ from gridtsne.core.refine import RefineParams, refine
 from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
-from gridtsne.store import Store
+from gridtsne.store import ObjectInfo, Store
 
 #: Called as ``progress(stage, done, total)``.
 StageProgress = Callable[[str, int, int], None]
@@ -88,11 +90,15 @@ class Params:
 
 @dataclass
 class Result:
-    """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors."""
+    """A finished run: the layout, its thumbnails (rendering reads both) and the embedding vectors.
+
+    ``from_cache`` counts the placed vectors a vector cache gave instead of the model (0 without a cache).
+    """
 
     layout: Layout
     thumbnails: Thumbnails
     vectors: np.ndarray
+    from_cache: int = 0
 
 
 class Timer:
@@ -134,6 +140,42 @@ def embed_stage(
         progress=(lambda done: progress("embed", done, total)) if progress else None,
     )
     return embedded, embedder
+
+
+def cached_stage(
+    store: Store,
+    cache: Store,
+    images: list[ObjectInfo],
+    params: Params,
+    progress: StageProgress | None = None,
+) -> Cached:
+    """Resolve ``images`` through the vector cache in ``cache``, embedding only what it lacks.
+
+    The thumbnails stay in the cache until :func:`cached_tiles` (after the reduction, which needs the
+    memory more).
+    """
+    embedder = Embedder(load_spec(params.model), batch_size=params.batch_size, size=params.input_size)
+    total = len(images)
+    return embed_cached(
+        cache,
+        store,
+        images,
+        embedder,
+        limits=params.limits,
+        keep_duplicates=params.keep_duplicates,
+        with_thumbs=False,
+        progress=(lambda done, todo: progress("embed", total - todo + done, total)) if progress else None,
+    )
+
+
+def cached_tiles(store: Store, cache: Store, cached: Cached, tile: int) -> Thumbnails:
+    """The tiles of ``tile`` px of what :func:`cached_stage` placed: the cached thumbnails, resized, or cut
+    from the originals in ``store`` when larger."""
+    from gridtsne.aws.steps import thumbnails  # the one way stored thumbnails become tiles of any size
+
+    found = cached.collected
+    found.thumbs = load_thumbs(cache, cached.collection, found.places)
+    return thumbnails(store, found, tile)
 
 
 def reduce_stage(vectors: np.ndarray, params: Params, progress: ReduceCallback | None = None) -> np.ndarray:
@@ -210,6 +252,7 @@ def run(
     *,
     prefix: str = "",
     progress: StageProgress | None = None,
+    cache: Store | None = None,
 ) -> Result:
     """Embed, reduce and assign every image under ``prefix``; return the layout and thumbnails.
 
@@ -223,6 +266,9 @@ def run(
         The collection's root in ``store``; keys in the layout are relative to it.
     progress
         Called as ``progress(stage, done, total)``.
+    cache
+        A vector cache (:mod:`gridtsne.cache`): vectors it holds for these files and this model are not
+        computed again, and those computed are kept in it. None: embed everything, keep nothing.
 
     Returns
     -------
@@ -239,8 +285,15 @@ def run(
     timer = Timer()
     inputs = list_inputs(store, prefix)
     keys, not_images = inputs.keys, inputs.skipped
+    cached = None
     with timer.stage("embed"):
-        embedded, embedder = embed_stage(store, keys, params, progress)
+        if cache is None:
+            embedded, embedder = embed_stage(store, keys, params, progress)
+            model = embedder.describe()
+        else:
+            cached = cached_stage(store, cache, inputs.images, params, progress)
+            found, model = cached.collected, cached.collected.model
+            embedded = Embedded(found.keys, found.vectors, found.hashes, found.skipped, found.duplicates)
     with timer.stage("reduce"):
         steps = (lambda step: progress("reduce", step.done, step.total)) if progress else None
         points = reduce_stage(embedded.vectors, params, steps)
@@ -257,12 +310,19 @@ def run(
             for d in embedded.duplicates
         ],
         timings=timer.seconds,
-        model=embedder.describe(),
+        model=model,
     )
     if progress:
         progress("assign", 1, 1)
-    thumbnails = embedded.thumbnails if embedded.thumbnails is not None else ThumbSpool(0, params.tile)
-    return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors)
+    thumbnails: Thumbnails | None = embedded.thumbnails
+    if cache is not None and cached is not None and cached.collected.keys:
+        start = time.perf_counter()
+        thumbnails = cached_tiles(store, cache, cached, params.tile)
+        layout.timings["thumbnails"] = time.perf_counter() - start
+    if thumbnails is None:
+        thumbnails = ThumbSpool(0, params.tile)
+    from_cache = cached.from_cache if cached is not None else 0
+    return Result(layout=layout, thumbnails=thumbnails, vectors=embedded.vectors, from_cache=from_cache)
 
 
 def write_outputs(

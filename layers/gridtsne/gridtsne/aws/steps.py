@@ -21,12 +21,13 @@ from typing import IO, Any
 
 import numpy as np
 
+from gridtsne.aws.collection import Collected, load_collection
 from gridtsne.aws.events import publish_event
 from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, JobParams, JobProgress, job_prefix
 from gridtsne.aws.progress import REDUCE_PERCENT, silent, stage_steps
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
-from gridtsne.aws.vectors import Collected, ShardResult, embed_objects, load_collection, scan, upload_prefix
+from gridtsne.aws.vectors import ShardResult, embed_objects, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
 from gridtsne.aws.view import job_view, output_urls
 from gridtsne.core.embed import Embedder

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,16 +35,16 @@ import numpy as np
 from gridtsne.core.embed import DELETED, Embedder, content_hash, embed_sources, read_source
 from gridtsne.core.images import Limits
 from gridtsne.core.inputs import reader
-from gridtsne.core.thumbs import ArrayThumbnails, Thumbnails, ThumbSpool
 from gridtsne.store import NotFoundError, ObjectInfo, Store
 
 __all__ = [
     "THUMB_SIDE",
-    "Collected",
     "ShardResult",
     "collection_prefix",
     "embed_objects",
-    "load_collection",
+    "index_entries",
+    "missing",
+    "read_manifests",
     "scan",
     "upload_prefix",
     "write_shard",
@@ -122,8 +121,12 @@ def embed_objects(
     thumb: int = THUMB_SIDE,
     limits: Limits | None = None,
     workers: int = 8,
+    source: Store | None = None,
 ) -> ShardResult:
-    """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused."""
+    """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused.
+
+    ``source`` is where the objects are read (default ``store``, which holds the shards).
+    """
     prefix = collection_prefix(collection)
     objects = sorted({o.key: o for o in objects}.values(), key=lambda o: o.key)
     sid, objects = _unwritten(store, prefix, objects)
@@ -132,7 +135,7 @@ def embed_objects(
 
     def fetch(obj: ObjectInfo) -> bytes | str:
         # Size and type are checked before the object is read whole (and never past the size limit).
-        return read_source(reader(store, obj.key, limits or Limits()))
+        return read_source(reader(source or store, obj.key, limits or Limits()))
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
         blobs = list(pool.map(fetch, objects))
@@ -259,7 +262,7 @@ def _lookup_hash(store: Store, prefix: str, digest: str) -> Entry | None:
     return {"shard": str(where["shard"]), "row": int(where["row"])}
 
 
-def _manifests(store: Store, collection: str, workers: int = 16) -> dict[str, dict[str, Any]]:
+def read_manifests(store: Store, collection: str, workers: int = 16) -> dict[str, dict[str, Any]]:
     """The collection's shard manifests, by shard id."""
     prefix = f"{collection_prefix(collection)}shards/"
     keys = [o.key for o in store.list(prefix) if o.key.endswith(".json")]
@@ -270,10 +273,11 @@ def _manifests(store: Store, collection: str, workers: int = 16) -> dict[str, di
 
 def scan(store: Store, collection: str) -> dict[tuple[str, str], Entry]:
     """Every entry of the collection's shards, by (key, etag); an entry with a vector wins over a skip."""
-    return _index(_manifests(store, collection).values())
+    return index_entries(read_manifests(store, collection).values())
 
 
-def _index(docs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Entry]:
+def index_entries(docs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Entry]:
+    """The entries of shard manifests ``docs`` by (key, etag); an entry with a vector wins over a skip."""
     index: dict[tuple[str, str], Entry] = {}
     for doc in docs:
         for entry in doc["entries"]:
@@ -287,105 +291,3 @@ def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> li
     """The inputs no shard covers yet: new or changed since they were embedded, or found deleted before
     (they exist again: the caller has just listed them)."""
     return [o for o in inputs if index.get((o.key, o.etag), {"reason": DELETED}).get("reason") == DELETED]
-
-
-@dataclass
-class Collected:
-    """A collection's inputs resolved to vectors: each input is placed, skipped, duplicate or missing.
-
-    ``thumbs`` are the placed inputs' thumbnails in the order of ``keys``, spooled to local disk
-    (:class:`~gridtsne.core.thumbs.ThumbSpool`; empty when not asked for). ``model`` is the record of the
-    model that embedded the placed vectors (``{"models": [...]}`` when shards of several models are mixed;
-    empty for shards written before manifests named their model).
-    """
-
-    keys: list[str]
-    hashes: list[str]
-    vectors: np.ndarray
-    thumbs: Thumbnails
-    skipped: list[dict[str, str]] = field(default_factory=list)
-    duplicates: list[dict[str, str]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    model: dict[str, Any] = field(default_factory=dict)
-
-
-def load_collection(
-    store: Store,
-    collection: str,
-    inputs: list[ObjectInfo],
-    *,
-    with_thumbs: bool = True,
-    workers: int = 16,
-) -> Collected:
-    """Resolve ``inputs`` against the collection's shards and gather their vectors (and thumbnails).
-
-    Shards are read ``workers`` at a time and dropped once their rows are copied: memory is the vectors
-    plus the shards in flight; thumbnails go to a spool file on local disk, never all in memory.
-    """
-    manifests = _manifests(store, collection)
-    index = _index(manifests.values())
-    keys: list[str] = []
-    hashes: list[str] = []
-    places: list[tuple[str, int]] = []
-    first: dict[str, str] = {}
-    out = Collected(
-        keys, hashes, np.zeros((0, 0), np.float32), ArrayThumbnails(np.zeros((0, 0, 0, 3), np.uint8))
-    )
-    for obj in inputs:
-        entry = index.get((obj.key, obj.etag))
-        if entry is None:
-            out.missing.append(obj.key)
-        elif "reason" in entry:
-            out.skipped.append({"key": obj.key, "reason": str(entry["reason"])})
-        elif entry["hash"] in first:
-            out.duplicates.append({"key": obj.key, "same_as": first[entry["hash"]]})
-        else:
-            first[entry["hash"]] = obj.key
-            keys.append(obj.key)
-            hashes.append(entry["hash"])
-            places.append((entry["shard"], int(entry["row"])))
-    prefix = f"{collection_prefix(collection)}shards/"
-    wanted: dict[str, tuple[list[int], list[int]]] = {}  # shard -> (positions in keys, rows in shard)
-    for position, (sid, row) in enumerate(places):
-        positions, rows = wanted.setdefault(sid, ([], []))
-        positions.append(position)
-        rows.append(row)
-    out.model = _model_record([manifests[s].get("model") or {} for s in sorted(wanted)])
-    if not places:
-        return out
-    side = {int(manifests[s].get("thumb", THUMB_SIDE)) for s in wanted}
-    if with_thumbs and len(side) > 1:
-        raise ValueError(f"the collection's shards hold thumbnails of several sizes: {sorted(side)}")
-    spool = ThumbSpool(len(places), side.pop()) if with_thumbs else None
-    lock = threading.Lock()
-
-    def load(sid: str) -> None:
-        positions, rows = wanted[sid]
-        with np.load(io.BytesIO(store.read(f"{prefix}{sid}.npz"))) as npz:
-            vectors = npz["vectors"]
-            with lock:
-                if out.vectors.shape[0] == 0:
-                    out.vectors = np.empty((len(places), vectors.shape[1]), np.float32)
-            out.vectors[positions] = vectors[rows]
-            if spool is not None:
-                thumbs = npz["thumbs"]
-                for position, row in zip(positions, rows, strict=True):
-                    spool.write(position, thumbs[row : row + 1])
-
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(wanted)))) as pool:
-        for done in [pool.submit(load, sid) for sid in wanted]:
-            done.result()
-    if spool is not None:
-        out.thumbs = spool
-    return out
-
-
-def _model_record(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """The one model record of the shards, or all of them under ``models`` when they differ."""
-    distinct: list[dict[str, Any]] = []
-    for record in records:
-        if record and record not in distinct:
-            distinct.append(record)
-    if len(distinct) > 1:
-        return {"models": distinct}
-    return distinct[0] if distinct else {}
