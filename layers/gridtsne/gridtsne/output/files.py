@@ -20,7 +20,7 @@ from PIL import Image
 from gridtsne.core.thumbs import Thumbnails, as_thumbnails
 from gridtsne.output.archive import ARCHIVE, tile_archive
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import MOSAIC_MAX_SIDE, encode, mosaic, parse_colour, scatter
+from gridtsne.output.render import MOSAIC_MAX_SIDE, OVERVIEW_MAX_SIDE, encode, mosaic, parse_colour, scatter
 from gridtsne.output.tiles import PyramidInfo, build_pyramid
 from gridtsne.output.viewer import viewer_html
 
@@ -61,7 +61,8 @@ def render_outputs(
         resolution, as the archive :data:`ARCHIVE` (:mod:`gridtsne.output.archive`), which the viewer
         then shows.
     max_side
-        Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size.
+        Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size (at most
+        :data:`~gridtsne.output.render.OVERVIEW_MAX_SIDE` beside a deep-zoom archive).
     """
     start = time.perf_counter()
     colour = parse_colour(background)
@@ -71,9 +72,11 @@ def render_outputs(
     pyramid = None
     side = tile
     if longest * tile > max_side:
-        side = max(1, max_side // longest)
+        limit = max_side
         if write_tiles is not None:
             pyramid = _pyramid(layout, source, colour, write_tiles)
+            limit = min(max_side, OVERVIEW_MAX_SIDE)
+        side = max(1, limit // longest)
     picture = mosaic(source, layout.cells, layout.rows, layout.cols, side=side, background=colour)
     mosaic_jpeg = encode(picture, "JPEG")
     del picture

@@ -14,6 +14,10 @@ from gridtsne.core.thumbs import Thumbnails, as_thumbnails, batches
 MAX_JPEG_SIDE = 65_500
 #: The longest side of ``mosaic.jpg``; bigger grids get an overview at this size (and a tile pyramid).
 MOSAIC_MAX_SIDE = 16_384
+#: The longest side of ``mosaic.jpg`` when a deep-zoom archive holds the detail: the overview then only
+#: stands in for the archive's coarse levels, and its picture stays at 200 MB of memory instead of 800 MB
+#: (plus as much again while it is encoded).
+OVERVIEW_MAX_SIDE = 8_192
 
 
 def parse_colour(text: str) -> tuple[int, int, int]:
