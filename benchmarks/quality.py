@@ -76,6 +76,8 @@ class Method:
     pca: int | None = _DEFAULTS.reduce.pca_dims
     full_schedule: bool = _DEFAULTS.reduce.n_iter == 500
     perplexity: float = _DEFAULTS.reduce.perplexity
+    exaggeration: float | None = _DEFAULTS.reduce.exaggeration
+    dof: float = _DEFAULTS.reduce.dof
     solver: Literal["snap", "lapjv"] = "snap"
     refine: RefineParams | None = _DEFAULTS.refine
 
@@ -86,13 +88,24 @@ class Method:
             full,
             pca_dims=self.pca,
             perplexity=self.perplexity,
+            exaggeration=self.exaggeration,
+            dof=self.dof,
             early_exaggeration_iter=full.early_exaggeration_iter if self.full_schedule else 125,
             n_iter=full.n_iter if self.full_schedule else 250,
         )
 
 
 #: The seed's method: whole picture resized to 224, PCA to 50, openTSNE's defaults, dense lapjv.
-SEED = Method("seed", pca=50, full_schedule=True, solver="lapjv", refine=None)
+SEED = Method(
+    "seed",
+    pca=50,
+    full_schedule=True,
+    perplexity=30.0,
+    exaggeration=None,
+    dof=1.0,
+    solver="lapjv",
+    refine=None,
+)
 #: The product's settings.
 DEFAULT = Method("default")
 _PLAIN = replace(DEFAULT, refine=None)
@@ -119,6 +132,19 @@ METHODS: dict[str, Method] = {
         replace(DEFAULT, name="squash224+refine"),
         replace(DEFAULT, name="pca50+refine", pca=50),
         replace(DEFAULT, name="pca50+full+refine", pca=50, full_schedule=True),
+        replace(DEFAULT, name="exag1.25+refine", exaggeration=1.25),
+        replace(DEFAULT, name="exag1.5+refine", exaggeration=1.5),
+        replace(DEFAULT, name="exag2+refine", exaggeration=2.0),
+        replace(DEFAULT, name="exag3+refine", exaggeration=3.0),
+        replace(DEFAULT, name="dof0.8+refine", dof=0.8),
+        replace(DEFAULT, name="dof0.6+refine", dof=0.6),
+        replace(DEFAULT, name="perp20+refine", perplexity=20.0),
+        replace(DEFAULT, name="perp50+refine", perplexity=50.0),
+        replace(DEFAULT, name="full+exag1.5+refine", full_schedule=True, exaggeration=1.5),
+        replace(DEFAULT, name="full+exag2+refine", full_schedule=True, exaggeration=2.0),
+        replace(DEFAULT, name="refine-r2", refine=RefineParams(radius=2.0)),
+        replace(DEFAULT, name="refine-r2.3", refine=RefineParams(radius=2.3)),
+        replace(DEFAULT, name="refine-12sweeps", refine=RefineParams(max_sweeps=12)),
         DEFAULT,
         replace(DEFAULT, name="default-int8", features=Features("squash", 224, int8=True)),
     )
@@ -228,7 +254,10 @@ def tsne_map(
 ) -> tuple[np.ndarray, float]:
     """The 2-D t-SNE map of ``vectors`` under ``method``'s reduction settings and its seconds (cached)."""
     tag = collection.canonical(method.features).tag
-    settings = (collection.name, tag, method.pca, method.full_schedule, method.perplexity, seed)
+    settings: tuple[object, ...] = (collection.name, tag, method.pca, method.full_schedule, method.perplexity)
+    if (method.exaggeration, method.dof) != (None, 1.0):  # keys of maps without them stay as they were
+        settings += (method.exaggeration, method.dof)
+    settings += (seed,)
     digest = hashlib.sha1(repr(settings).encode()).hexdigest()[:16]
     path = CACHE / f"tsne-{digest}.npz"
     if path.exists() and not fresh:

@@ -97,3 +97,10 @@ def test_the_seed_makes_runs_repeatable() -> None:
     np.testing.assert_array_equal(reduce(vectors, QUICK), first)
     other = reduce(vectors, ReduceParams(**{**QUICK.describe(), "seed": 1}))
     assert not np.allclose(other, first)
+
+
+@pytest.mark.parametrize("change", [{"exaggeration": 3.0}, {"dof": 0.5}])
+def test_exaggeration_and_heavy_tails_reach_tsne(change: dict[str, float]) -> None:
+    vectors = clusters(40)
+    other = reduce(vectors, ReduceParams(**{**QUICK.describe(), **change}))
+    assert not np.allclose(other, reduce(vectors, QUICK))
