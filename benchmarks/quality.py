@@ -108,7 +108,9 @@ SEED = Method(
 )
 #: The product's settings.
 DEFAULT = Method("default")
-_PLAIN = replace(DEFAULT, refine=None)
+#: The default before the main phase's exaggeration (1.5): the base of the levers measured before it.
+UNEXAGGERATED = replace(DEFAULT, name="exag1+refine", exaggeration=None)
+_PLAIN = replace(UNEXAGGERATED, refine=None)
 #: The former default: centre crop, input side from the images' sizes, no refinement.
 PREVIOUS = replace(_PLAIN, name="previous", features=Features("crop", None))
 #: Every method the harness knows, by name, in table order.
@@ -128,25 +130,27 @@ METHODS: dict[str, Method] = {
         replace(_PLAIN, name="squash224+full", full_schedule=True),
         replace(_PLAIN, name="squash224+perp50", perplexity=50.0),
         replace(_PLAIN, name="squash224+lapjv", solver="lapjv"),
-        replace(DEFAULT, name="pad224+refine", features=Features("pad", 224)),
-        replace(DEFAULT, name="squash224+refine"),
-        replace(DEFAULT, name="pca50+refine", pca=50),
-        replace(DEFAULT, name="pca50+full+refine", pca=50, full_schedule=True),
-        replace(DEFAULT, name="exag1.25+refine", exaggeration=1.25),
-        replace(DEFAULT, name="exag1.5+refine", exaggeration=1.5),
-        replace(DEFAULT, name="exag2+refine", exaggeration=2.0),
-        replace(DEFAULT, name="exag3+refine", exaggeration=3.0),
-        replace(DEFAULT, name="dof0.8+refine", dof=0.8),
-        replace(DEFAULT, name="dof0.6+refine", dof=0.6),
-        replace(DEFAULT, name="perp20+refine", perplexity=20.0),
-        replace(DEFAULT, name="perp50+refine", perplexity=50.0),
-        replace(DEFAULT, name="full+exag1.5+refine", full_schedule=True, exaggeration=1.5),
-        replace(DEFAULT, name="full+exag2+refine", full_schedule=True, exaggeration=2.0),
-        replace(DEFAULT, name="refine-r2", refine=RefineParams(radius=2.0)),
-        replace(DEFAULT, name="refine-r2.3", refine=RefineParams(radius=2.3)),
-        replace(DEFAULT, name="refine-12sweeps", refine=RefineParams(max_sweeps=12)),
+        replace(UNEXAGGERATED, name="pad224+refine", features=Features("pad", 224)),
+        replace(UNEXAGGERATED, name="squash224+refine"),
+        replace(UNEXAGGERATED, name="pca50+refine", pca=50),
+        replace(UNEXAGGERATED, name="pca50+full+refine", pca=50, full_schedule=True),
+        UNEXAGGERATED,
+        replace(UNEXAGGERATED, name="exag1.25+refine", exaggeration=1.25),
+        replace(UNEXAGGERATED, name="exag1.5+refine", exaggeration=1.5),
+        replace(UNEXAGGERATED, name="exag2+refine", exaggeration=2.0),
+        replace(UNEXAGGERATED, name="exag3+refine", exaggeration=3.0),
+        replace(UNEXAGGERATED, name="dof0.8+refine", dof=0.8),
+        replace(UNEXAGGERATED, name="dof0.6+refine", dof=0.6),
+        replace(UNEXAGGERATED, name="perp20+refine", perplexity=20.0),
+        replace(UNEXAGGERATED, name="perp50+refine", perplexity=50.0),
+        replace(UNEXAGGERATED, name="full+exag1.5+refine", full_schedule=True, exaggeration=1.5),
+        replace(UNEXAGGERATED, name="full+exag2+refine", full_schedule=True, exaggeration=2.0),
+        replace(UNEXAGGERATED, name="refine-r1", refine=RefineParams(radius=1.0)),
+        replace(UNEXAGGERATED, name="refine-r2", refine=RefineParams(radius=2.0)),
+        replace(UNEXAGGERATED, name="refine-r2.3", refine=RefineParams(radius=2.3)),
+        replace(UNEXAGGERATED, name="refine-12sweeps", refine=RefineParams(max_sweeps=12)),
         DEFAULT,
-        replace(DEFAULT, name="default-int8", features=Features("squash", 224, int8=True)),
+        replace(UNEXAGGERATED, name="default-int8", features=Features("squash", 224, int8=True)),
     )
 }
 DEFAULT_METHODS = ("seed", "default")
