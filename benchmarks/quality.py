@@ -76,6 +76,8 @@ class Method:
     pca: int | None = _DEFAULTS.reduce.pca_dims
     full_schedule: bool = _DEFAULTS.reduce.n_iter == 500
     perplexity: float = _DEFAULTS.reduce.perplexity
+    exaggeration: float | None = _DEFAULTS.reduce.exaggeration
+    dof: float = _DEFAULTS.reduce.dof
     solver: Literal["snap", "lapjv"] = "snap"
     refine: RefineParams | None = _DEFAULTS.refine
 
@@ -86,16 +88,29 @@ class Method:
             full,
             pca_dims=self.pca,
             perplexity=self.perplexity,
+            exaggeration=self.exaggeration,
+            dof=self.dof,
             early_exaggeration_iter=full.early_exaggeration_iter if self.full_schedule else 125,
             n_iter=full.n_iter if self.full_schedule else 250,
         )
 
 
 #: The seed's method: whole picture resized to 224, PCA to 50, openTSNE's defaults, dense lapjv.
-SEED = Method("seed", pca=50, full_schedule=True, solver="lapjv", refine=None)
+SEED = Method(
+    "seed",
+    pca=50,
+    full_schedule=True,
+    perplexity=30.0,
+    exaggeration=None,
+    dof=1.0,
+    solver="lapjv",
+    refine=None,
+)
 #: The product's settings.
 DEFAULT = Method("default")
-_PLAIN = replace(DEFAULT, refine=None)
+#: The default before the main phase's exaggeration (1.5): the base of the levers measured before it.
+UNEXAGGERATED = replace(DEFAULT, name="exag1+refine", exaggeration=None)
+_PLAIN = replace(UNEXAGGERATED, refine=None)
 #: The former default: centre crop, input side from the images' sizes, no refinement.
 PREVIOUS = replace(_PLAIN, name="previous", features=Features("crop", None))
 #: Every method the harness knows, by name, in table order.
@@ -115,12 +130,27 @@ METHODS: dict[str, Method] = {
         replace(_PLAIN, name="squash224+full", full_schedule=True),
         replace(_PLAIN, name="squash224+perp50", perplexity=50.0),
         replace(_PLAIN, name="squash224+lapjv", solver="lapjv"),
-        replace(DEFAULT, name="pad224+refine", features=Features("pad", 224)),
-        replace(DEFAULT, name="squash224+refine"),
-        replace(DEFAULT, name="pca50+refine", pca=50),
-        replace(DEFAULT, name="pca50+full+refine", pca=50, full_schedule=True),
+        replace(UNEXAGGERATED, name="pad224+refine", features=Features("pad", 224)),
+        replace(UNEXAGGERATED, name="squash224+refine"),
+        replace(UNEXAGGERATED, name="pca50+refine", pca=50),
+        replace(UNEXAGGERATED, name="pca50+full+refine", pca=50, full_schedule=True),
+        UNEXAGGERATED,
+        replace(UNEXAGGERATED, name="exag1.25+refine", exaggeration=1.25),
+        replace(UNEXAGGERATED, name="exag1.5+refine", exaggeration=1.5),
+        replace(UNEXAGGERATED, name="exag2+refine", exaggeration=2.0),
+        replace(UNEXAGGERATED, name="exag3+refine", exaggeration=3.0),
+        replace(UNEXAGGERATED, name="dof0.8+refine", dof=0.8),
+        replace(UNEXAGGERATED, name="dof0.6+refine", dof=0.6),
+        replace(UNEXAGGERATED, name="perp20+refine", perplexity=20.0),
+        replace(UNEXAGGERATED, name="perp50+refine", perplexity=50.0),
+        replace(UNEXAGGERATED, name="full+exag1.5+refine", full_schedule=True, exaggeration=1.5),
+        replace(UNEXAGGERATED, name="full+exag2+refine", full_schedule=True, exaggeration=2.0),
+        replace(UNEXAGGERATED, name="refine-r1", refine=RefineParams(radius=1.0)),
+        replace(UNEXAGGERATED, name="refine-r2", refine=RefineParams(radius=2.0)),
+        replace(UNEXAGGERATED, name="refine-r2.3", refine=RefineParams(radius=2.3)),
+        replace(UNEXAGGERATED, name="refine-12sweeps", refine=RefineParams(max_sweeps=12)),
         DEFAULT,
-        replace(DEFAULT, name="default-int8", features=Features("squash", 224, int8=True)),
+        replace(UNEXAGGERATED, name="default-int8", features=Features("squash", 224, int8=True)),
     )
 }
 DEFAULT_METHODS = ("seed", "default")
@@ -228,7 +258,10 @@ def tsne_map(
 ) -> tuple[np.ndarray, float]:
     """The 2-D t-SNE map of ``vectors`` under ``method``'s reduction settings and its seconds (cached)."""
     tag = collection.canonical(method.features).tag
-    settings = (collection.name, tag, method.pca, method.full_schedule, method.perplexity, seed)
+    settings: tuple[object, ...] = (collection.name, tag, method.pca, method.full_schedule, method.perplexity)
+    if (method.exaggeration, method.dof) != (None, 1.0):  # keys of maps without them stay as they were
+        settings += (method.exaggeration, method.dof)
+    settings += (seed,)
     digest = hashlib.sha1(repr(settings).encode()).hexdigest()[:16]
     path = CACHE / f"tsne-{digest}.npz"
     if path.exists() and not fresh:

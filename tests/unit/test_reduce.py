@@ -121,3 +121,10 @@ def test_progress_ends_at_the_total_without_tsne(n: int, no_tsne: None) -> None:
     seen: list[ReduceProgress] = []
     reduce(clusters(n) if n else np.zeros((0, 16)), QUICK, progress=seen.append)
     assert seen[0].done == 0 and seen[-1].done == seen[-1].total and seen[-1].fraction == 1.0
+
+
+@pytest.mark.parametrize("change", [{"exaggeration": 3.0}, {"dof": 0.5}])
+def test_exaggeration_and_heavy_tails_reach_tsne(change: dict[str, float]) -> None:
+    vectors = clusters(40)
+    other = reduce(vectors, ReduceParams(**{**QUICK.describe(), **change}))
+    assert not np.allclose(other, reduce(vectors, QUICK))

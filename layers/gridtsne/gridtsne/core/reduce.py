@@ -27,13 +27,23 @@ class ReduceParams:
     the refinement after the assignment (``python -m benchmarks.quality``): PCA to 50 keeps DPQ16 within
     0.005 of keeping all 1,280 dimensions (suite mean 0.913 against 0.915) and gains 10-nearest-cell label
     accuracy (0.784 against 0.778, +0.022 on the cut-out stamps), for a cheaper neighbour search; the full
-    schedule gains nothing measurable.
+    schedule gains nothing measurable (−0.008 10-NN on the digits).
+
+    The main phase runs with ``exaggeration`` 1.5 (openTSNE's parameter; None is 1): a little extra
+    attraction tightens and separates the clusters, and the 10 nearest cells of an image then share its
+    cluster more often. Against no exaggeration, same seeds: 10-NN label accuracy +0.006 on average (0 to
+    +0.017 per set, lower on none), DPQ16 −0.004 (−0.009 on the digits), at the same time; with it the
+    default gains +0.010 10-NN and +0.021 DPQ16 over the seed's method across the suite. 1.25 gains only
+    on the stamps, 2 loses both measures on the digits; heavier tails (``dof`` 0.6, 0.8) gain nothing,
+    perplexity 20 or 50 lose 10-NN on some sets.
     """
 
     pca_dims: int | None = 50
     perplexity: float = 30.0
     early_exaggeration_iter: int = 125
     n_iter: int = 250
+    exaggeration: float | None = 1.5
+    dof: float = 1.0
     seed: int = 0
     n_jobs: int | None = None
     negative_gradient_method: str = "auto"
@@ -151,6 +161,8 @@ def _reduce(
         perplexity=effective_perplexity(n, params.perplexity),
         early_exaggeration_iter=params.early_exaggeration_iter,
         n_iter=params.n_iter,
+        exaggeration=params.exaggeration,
+        dof=params.dof,
         initialization="pca",
         negative_gradient_method=params.negative_gradient_method,
         n_jobs=params.n_jobs or cpu_count(),
