@@ -26,7 +26,7 @@ from gridtsne.core.inputs import list_inputs as list_inputs
 from gridtsne.core.inputs import reader
 from gridtsne.core.model import load_spec
 from gridtsne.core.quality import layout_quality
-from gridtsne.core.reduce import ReduceParams, reduce
+from gridtsne.core.reduce import Reduced, ReduceParams, reduce_recorded
 from gridtsne.core.refine import RefineParams, refine
 from gridtsne.output.files import render_outputs
 from gridtsne.output.layout import Layout
@@ -134,9 +134,9 @@ def embed_stage(
     return embedded, embedder
 
 
-def reduce_stage(vectors: np.ndarray, params: Params) -> np.ndarray:
-    """The 2-D map of the vectors."""
-    return reduce(vectors, params.reduce)
+def reduce_stage(vectors: np.ndarray, params: Params) -> Reduced:
+    """The 2-D map of the vectors and the method that made it (recorded as ``params["tsne"]``)."""
+    return reduce_recorded(vectors, params.reduce)
 
 
 def assign_stage(points: np.ndarray, params: Params) -> tuple[int, int, np.ndarray]:
@@ -164,7 +164,7 @@ def place(
     keys
         The placed images, one per row of ``points``.
     points
-        Their 2-D map (:func:`reduce_stage`).
+        Their 2-D map (:func:`reduce_stage`; pass its method as ``extra_params={"tsne": ...}``).
     params
         The run's parameters (grid shape, tile, refinement); recorded in the layout with ``extra_params``.
     vectors
@@ -242,14 +242,18 @@ def run(
     with timer.stage("reduce"):
         if progress:
             progress("reduce", 0, 1)
-        points = reduce_stage(embedded.vectors, params) if embedded.keys else np.zeros((0, 2))
+        reduced = (
+            reduce_stage(embedded.vectors, params)
+            if embedded.keys
+            else Reduced(np.zeros((0, 2)), {"backend": "none"})
+        )
         if progress:
             progress("reduce", 1, 1)
     if progress:
         progress("assign", 0, 1)
     layout = place(
         [_strip(k, prefix) for k in embedded.keys],
-        points,
+        reduced.points,
         params,
         vectors=embedded.vectors,
         skipped=[{**s, "key": _strip(s["key"], prefix)} for s in not_images + embedded.skipped],
@@ -259,6 +263,7 @@ def run(
         ],
         timings=timer.seconds,
         model=embedder.describe(),
+        extra_params={"tsne": reduced.method},
     )
     if progress:
         progress("assign", 1, 1)
