@@ -73,9 +73,7 @@ def knn(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return distances, indices
 
 
-def _model(
-    total: int, learning_rate: float | None, progress: IterationProgress | None, **kwargs: Any
-) -> Any:
+def _model(total: int, learning_rate: float | None, progress: IterationProgress | None, **kwargs: Any) -> Any:
     """TorchDR's ``InfoTSNE`` over the neighbours of :func:`knn`, calling ``progress`` as it goes."""
     import torchdr
     from torchdr.affinity import EntropicAffinity
