@@ -33,9 +33,8 @@ def test_torchdr_maps_clusters_apart_and_reports_iterations() -> None:
     points, method = tsne_torchdr.run(
         vectors,
         perplexity=10,
-        early_exaggeration_iter=50,
-        n_iter=50,
         seed=0,
+        settings=tsne_torchdr.TorchdrSettings(early_exaggeration_iter=50, n_iter=50),
         progress=lambda d, t: done.append((d, t)),
     )
     assert points.shape == (150, 2) and np.isfinite(points).all()
@@ -45,3 +44,4 @@ def test_torchdr_maps_clusters_apart_and_reports_iterations() -> None:
     assert min(gaps) > 2 * spread
     assert done[0] == (0, 100) and done[-1] == (100, 100) and len(done) == 5
     assert method["backend"] == "torchdr" and method["method"] == "InfoTSNE" and method["version"]
+    assert (method["early_exaggeration_iter"], method["n_iter"]) == (50, 50)

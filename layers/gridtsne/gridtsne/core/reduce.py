@@ -137,14 +137,8 @@ def reduce_recorded(
     if backend == TORCHDR:
         from gridtsne.core import tsne_torchdr  # here: only the GPU job has PyTorch
 
-        points, method = tsne_torchdr.run(
-            reduced,
-            perplexity=perplexity,
-            early_exaggeration_iter=params.early_exaggeration_iter,
-            n_iter=params.n_iter,
-            seed=params.seed,
-            progress=progress,
-        )
+        # TorchDR keeps its own, longer schedule (tsne_torchdr.TorchdrSettings); the rest is shared.
+        points, method = tsne_torchdr.run(reduced, perplexity=perplexity, seed=params.seed, progress=progress)
         return Reduced(points, method)
     return _opentsne(reduced, params, perplexity, progress)
 
