@@ -34,10 +34,12 @@ def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def fake_torch(monkeypatch: pytest.MonkeyPatch, *, cuda: bool) -> None:
-    """A PyTorch whose only answer is whether it sees a CUDA device."""
+    """A PyTorch whose only answer is whether it sees a CUDA device, on a machine with an NVIDIA device
+    node exactly when it does."""
     torch = types.ModuleType("torch")
     torch.cuda = types.SimpleNamespace(is_available=lambda: cuda)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "torch", torch)
+    monkeypatch.setattr(backends, "nvidia_device", lambda: cuda)
 
 
 def fake_torchdr(monkeypatch: pytest.MonkeyPatch, *, importable: bool) -> None:
@@ -53,6 +55,25 @@ def test_without_torch_auto_chooses_opentsne(no_torch: None) -> None:
 def test_with_torch_but_no_cuda_device_auto_chooses_opentsne(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_torch(monkeypatch, cuda=False)
     fake_torchdr(monkeypatch, importable=True)
+    assert choose() == "opentsne"
+
+
+def test_without_an_nvidia_device_torch_is_not_even_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse() -> bool:
+        raise AssertionError("PyTorch was asked")
+
+    torch = types.ModuleType("torch")
+    torch.cuda = types.SimpleNamespace(is_available=refuse)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch", torch)
+    fake_torchdr(monkeypatch, importable=True)
+    monkeypatch.setattr(backends, "nvidia_device", lambda: False)
+    assert choose() == "opentsne"
+
+
+def test_torch_that_sees_no_device_despite_the_node_means_opentsne(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_torch(monkeypatch, cuda=False)
+    fake_torchdr(monkeypatch, importable=True)
+    monkeypatch.setattr(backends, "nvidia_device", lambda: True)
     assert choose() == "opentsne"
 
 

@@ -7,13 +7,17 @@
 - ``torchdr``: always TorchDR, on the GPU when there is one and on the CPU otherwise (for comparisons);
   :class:`BackendUnavailableError` when PyTorch or TorchDR does not import.
 
-Nothing here imports PyTorch until a choice needs it, and only when it is installed: the Lambdas, which
-have no PyTorch, choose openTSNE without paying for the question.
+PyTorch is imported only where an NVIDIA device exists and PyTorch and TorchDR are installed: the Lambdas
+and the command line on a machine without a GPU choose openTSNE without importing it (seconds and
+hundreds of MB), even where it is installed.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
 
 #: Environment variable that forces a backend.
 BACKEND_ENV = "GRIDTSNE_TSNE_BACKEND"
@@ -43,6 +47,19 @@ def torchdr_missing() -> str | None:
     except ImportError as error:  # a missing package, or one of its own imports failing
         return f"it does not import ({error})"
     return None
+
+
+def installed(package: str) -> bool:
+    """True when ``package`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ValueError:  # already imported, without a spec
+        return sys.modules.get(package) is not None
+
+
+def nvidia_device() -> bool:
+    """True when the machine has an NVIDIA device node (``/dev/nvidia0``…), checked before PyTorch is."""
+    return any(Path("/dev").glob("nvidia[0-9]*"))
 
 
 def cuda_available() -> bool:
@@ -80,4 +97,6 @@ def choose(backend: str | None = None) -> str:
                 f"install torchdr and PyTorch, or set {BACKEND_ENV}=auto"
             )
         return TORCHDR
+    if not (installed("torch") and installed("torchdr") and nvidia_device()):
+        return OPENTSNE
     return TORCHDR if cuda_available() and torchdr_missing() is None else OPENTSNE
