@@ -9,7 +9,7 @@ SAMPLES := samples/digits
 # torch for the model export, CPU-only (the default PyPI wheel on Linux pulls in the CUDA stack); empty: PyPI only.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: venv model layer samples demo local test lint unit integration bench bench-bigset bench-deps browser clean
+.PHONY: venv model layer samples demo local test lint unit integration bench bench-bigset bench-deps browser gpu-wheels clean
 
 venv: $(VENV)/.installed $(MODEL)
 
@@ -73,6 +73,20 @@ bench: venv samples bench-deps
 N ?= 10000
 bench-bigset: venv
 	$(BIN)/python -m benchmarks.bigset --n $(N)
+
+# What benchmarks/gpu_check.sh carries to a GPU machine without network (wheels/, gitignored): TorchDR's and
+# pmtiles' wheels, the library's other dependencies for that machine's Python (GPU_PY; NumPy and SciPy are
+# expected there, with PyTorch), and the labelled set's PCA-50 vectors.
+GPU_PY ?= 3.12
+GPU_WHEELS := torchdr==0.5 pmtiles==3.8.1 scikit-learn==1.9.1 joblib threadpoolctl openTSNE==1.0.4 lap==0.5.13 \
+	pillow==13.0.0 pydantic==2.14.4 pydantic-core typing-inspection annotated-types pydantic-settings==2.16.3 \
+	python-dotenv aws-lambda-powertools==3.37.0 jmespath
+gpu-wheels: venv samples bench-deps
+	mkdir -p wheels
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: --python-version $(GPU_PY) \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d wheels $(GPU_WHEELS)
+	$(BIN)/python -m benchmarks.gpu_tsne --backends none --save wheels/labelled.npz
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build out samples

@@ -79,7 +79,7 @@ def our_method(folder: Path, params: Params) -> tuple[Run, Embedder]:
     with measured() as run.stages["embed"]:
         embedded, embedder = embed_stage(store, keys, params)
     with measured() as run.stages["reduce"]:
-        points = reduce_stage(embedded.vectors, params)
+        points = reduce_stage(embedded.vectors, params).points
     with measured() as run.stages["assign"]:
         layout = place(embedded.keys, points, params, vectors=embedded.vectors)
     with measured() as run.stages["render"]:

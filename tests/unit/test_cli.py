@@ -77,3 +77,4 @@ def test_run_writes_every_output(small_digits_dir: Path, tmp_path: Path) -> None
     assert f"quality: DPQ16 {quality['dpq16']:.3f} · neighbours {quality['neighbours']:.0%}" in proc.stderr
     assert layout["params"]["refine"] == {"radius": 1.5, "dims": 128, "max_sweeps": 6}
     assert layout["params"]["pca_dims"] == 50 and layout["model"]["input_size"] == 224
+    assert layout["params"]["tsne"]["backend"] == "opentsne"  # no CUDA device here

@@ -70,6 +70,8 @@ def test_render_writes_every_output(stack: EmbeddedStack, finished: dict) -> Non
     assert layout["duplicates"][0]["key"] == "uploads/steps/zz copy.png"
     assert layout["quality"]["images"] == 12 and 0 < layout["quality"]["dpq16"] <= 1
     assert layout["params"]["refine"] == {"radius": 1.5, "dims": 128, "max_sweeps": 6}
+    # What the reduce Lambda ran travels with its points to the render Lambda's layout.
+    assert layout["params"]["tsne"]["backend"] == "opentsne"
     mosaic = Image.open(io.BytesIO(store.read(rendered["outputs"]["image"])))
     assert mosaic.size == (layout["grid"]["cols"] * 32, layout["grid"]["rows"] * 32)
     viewer = store.read(rendered["outputs"]["viewer"]).decode()

@@ -77,6 +77,11 @@ def test_knn_accuracy_shares_the_tie_ring_and_ties_between_labels() -> None:
     # A row "a a b", k=2: both "a"s see one "a" and one "b" (a tie: half a credit); "b" sees two "a"s.
     row = np.array([(0, 0), (0, 1), (0, 2)])
     assert np.isclose(knn_label_accuracy(row, ["a", "a", "b"], k=2), (0.5 + 0.5 + 0.0) / 3)
+    # Queried images alone are averaged, each against every cell: the corners score 1, the edges 0.
+    assert knn_label_accuracy(cells, labels, k=5, queries=np.array([0, 2, 6, 8])) == 1.0
+    assert knn_label_accuracy(cells, labels, k=5, queries=np.array([1, 3])) == 0.0
+    everyone = knn_label_accuracy(cells, labels, k=5, queries=np.arange(9))
+    assert everyone == knn_label_accuracy(cells, labels, k=5)
 
 
 def test_neighbour_share_counts_surrounding_cells_among_the_nearest_features() -> None:

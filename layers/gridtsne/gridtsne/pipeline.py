@@ -29,7 +29,7 @@ from gridtsne.core.inputs import reader
 from gridtsne.core.model import load_spec
 from gridtsne.core.progress import ReduceCallback
 from gridtsne.core.quality import layout_quality
-from gridtsne.core.reduce import ReduceParams, reduce
+from gridtsne.core.reduce import Reduced, ReduceParams, reduce_recorded
 from gridtsne.core.refine import RefineParams, refine
 from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
@@ -178,9 +178,10 @@ def cached_tiles(store: Store, cache: Store, cached: Cached, tile: int) -> Thumb
     return thumbnails(store, found, tile)
 
 
-def reduce_stage(vectors: np.ndarray, params: Params, progress: ReduceCallback | None = None) -> np.ndarray:
-    """The 2-D map of the vectors; ``progress`` is told its steps (:func:`~gridtsne.core.reduce.reduce`)."""
-    return reduce(vectors, params.reduce, progress=progress)
+def reduce_stage(vectors: np.ndarray, params: Params, progress: ReduceCallback | None = None) -> Reduced:
+    """The 2-D map of the vectors and the method that made it (recorded as ``params["tsne"]``); ``progress``
+    is told its steps (:func:`~gridtsne.core.reduce.reduce_recorded`)."""
+    return reduce_recorded(vectors, params.reduce, progress=progress)
 
 
 def assign_stage(points: np.ndarray, params: Params) -> tuple[int, int, np.ndarray]:
@@ -208,7 +209,7 @@ def place(
     keys
         The placed images, one per row of ``points``.
     points
-        Their 2-D map (:func:`reduce_stage`).
+        Their 2-D map (:func:`reduce_stage`; pass its method as ``extra_params={"tsne": ...}``).
     params
         The run's parameters (grid shape, tile, refinement); recorded in the layout with ``extra_params``.
     vectors
@@ -296,12 +297,12 @@ def run(
             embedded = Embedded(found.keys, found.vectors, found.hashes, found.skipped, found.duplicates)
     with timer.stage("reduce"):
         steps = (lambda step: progress("reduce", step.done, step.total)) if progress else None
-        points = reduce_stage(embedded.vectors, params, steps)
+        reduced = reduce_stage(embedded.vectors, params, steps)
     if progress:
         progress("assign", 0, 1)
     layout = place(
         [_strip(k, prefix) for k in embedded.keys],
-        points,
+        reduced.points,
         params,
         vectors=embedded.vectors,
         skipped=[{**s, "key": _strip(s["key"], prefix)} for s in not_images + embedded.skipped],
@@ -311,6 +312,7 @@ def run(
         ],
         timings=timer.seconds,
         model=model,
+        extra_params={"tsne": reduced.method},
     )
     if progress:
         progress("assign", 1, 1)

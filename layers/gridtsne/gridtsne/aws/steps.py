@@ -32,7 +32,7 @@ from gridtsne.aws.vectors import missing as missing_inputs
 from gridtsne.aws.view import job_view, output_urls
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import ImageError, Limits, decode, square
-from gridtsne.core.reduce import ReduceParams
+from gridtsne.core.reduce import Reduced, ReduceParams
 from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
 from gridtsne.pipeline import Params, list_inputs, place, reduce_stage
@@ -158,34 +158,35 @@ def _collected(store: Store, job: str, with_thumbs: bool) -> tuple[dict[str, Any
 
 def _reduce(
     collected: Collected, params: JobParams, progress: JobProgress
-) -> tuple[np.ndarray, dict[str, float]]:
+) -> tuple[Reduced, dict[str, float]]:
     start = time.perf_counter()
     steps = stage_steps(progress, "reduce", REDUCE_PERCENT)
-    points = reduce_stage(collected.vectors, pipeline_params(params), steps)
-    return points, {"reduce": time.perf_counter() - start}
+    reduced = reduce_stage(collected.vectors, pipeline_params(params), steps)
+    return reduced, {"reduce": time.perf_counter() - start}
 
 
 def reduce_job(store: Store, job: str, progress: JobProgress = silent) -> dict[str, Any]:
     """PCA + t-SNE of the job's vectors; writes ``points.npy`` and ``order.json``."""
     progress("reduce", REDUCE_PERCENT[0])
     doc, collected = _collected(store, job, with_thumbs=False)
-    points, timings = _reduce(collected, JobParams.model_validate(doc["params"]), progress)
+    reduced, timings = _reduce(collected, JobParams.model_validate(doc["params"]), progress)
     buffer = io.BytesIO()
-    np.save(buffer, points.astype(np.float64))
+    np.save(buffer, reduced.points.astype(np.float64))
     prefix = job_prefix(job)
     store.write(prefix + POINTS, buffer.getvalue(), "application/octet-stream")
-    order = {"keys": collected.keys, "timings": timings}
+    order = {"keys": collected.keys, "timings": timings, "tsne": reduced.method}
     store.write(prefix + ORDER, json.dumps(order).encode(), "application/json")
     return {"points": prefix + POINTS, "count": len(collected.keys)}
 
 
-def _reduced(store: Store, job: str, keys: list[str]) -> tuple[np.ndarray, dict[str, float]]:
-    """The points :func:`reduce_job` wrote, checked against the keys they belong to."""
+def _reduced(store: Store, job: str, keys: list[str]) -> tuple[Reduced, dict[str, float]]:
+    """The points :func:`reduce_job` wrote and how, checked against the keys they belong to."""
     prefix = job_prefix(job)
     order = _read_json(store, prefix + ORDER)
     if order["keys"] != keys:
         raise TransientError("the collection changed between the reduce and render steps")
-    return np.load(io.BytesIO(store.read(prefix + POINTS))), dict(order["timings"])
+    points = np.load(io.BytesIO(store.read(prefix + POINTS)))
+    return Reduced(points, dict(order.get("tsne", {}))), dict(order["timings"])
 
 
 def thumbnails(store: Store | None, collected: Collected, tile: int) -> Thumbnails:
@@ -252,18 +253,20 @@ def render_job(
     doc, collected = _collected(store, job, with_thumbs=True)
     params = JobParams.model_validate(doc["params"])
     prefix = job_prefix(job)
-    points, timings = _reduce(collected, params, progress) if reduce else _reduced(store, job, collected.keys)
+    reduced, timings = (
+        _reduce(collected, params, progress) if reduce else _reduced(store, job, collected.keys)
+    )
     progress("assign", REDUCE_PERCENT[1])
     layout = place(
         collected.keys,
-        points,
+        reduced.points,
         pipeline_params(params),
         vectors=collected.vectors,
         skipped=collected.skipped,
         duplicates=collected.duplicates,
         timings=timings,
         model=collected.model,
-        extra_params={"collection": doc["collection"]},
+        extra_params={"collection": doc["collection"], "tsne": reduced.method},
     )
     progress("render", 85)
     tiles = thumbnails(store if originals is None else originals, collected, params.tile)

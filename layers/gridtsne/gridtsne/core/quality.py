@@ -79,7 +79,13 @@ def _preservation_gain(sorted_rows: np.ndarray, mean_d: float) -> np.ndarray:
     return np.asarray(np.clip((mean_d - mean_k) / mean_d, 0.0, None))
 
 
-def knn_label_accuracy(cells: np.ndarray, labels: Sequence[object] | np.ndarray, *, k: int = 10) -> float:
+def knn_label_accuracy(
+    cells: np.ndarray,
+    labels: Sequence[object] | np.ndarray,
+    *,
+    k: int = 10,
+    queries: np.ndarray | None = None,
+) -> float:
     """Mean leave-one-out vote of each image's ``k`` nearest cells for its own label.
 
     On a grid the k-th nearest cell is usually one of several at the same distance; breaking that tie by
@@ -95,12 +101,15 @@ def knn_label_accuracy(cells: np.ndarray, labels: Sequence[object] | np.ndarray,
         The N labels (compared as strings).
     k
         Votes per image (at most N − 1).
+    queries
+        Indices of the images whose credits are averaged (default: all); their nearest cells are
+        searched among all images.
 
     Returns
     -------
     float
         The mean credit: 1 when an image's label alone gets the most votes, 1/m on an m-way tie, 0
-        otherwise. O(N²) memory: meant for N up to a few thousand.
+        otherwise. O(N) memory per queried image, in blocks of at most 16 M cell pairs.
     """
     pos = np.asarray(cells, dtype=np.int64)
     n = len(pos)
@@ -108,20 +117,24 @@ def knn_label_accuracy(cells: np.ndarray, labels: Sequence[object] | np.ndarray,
         return 1.0
     _, codes = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
     k = min(k, n - 1)
-    diff = pos[:, None, :] - pos[None, :, :]
-    dist = np.einsum("ijk,ijk->ij", diff, diff)
-    np.fill_diagonal(dist, np.iinfo(np.int64).max)
-    kth = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
-    inside = dist < kth
-    ring = dist == kth
-    share = (k - inside.sum(axis=1)) / ring.sum(axis=1)
-    weights = inside + ring * share[:, None]
     onehot = np.zeros((n, int(codes.max()) + 1))
     onehot[np.arange(n), codes] = 1.0
-    votes = weights @ onehot
-    winners = votes >= votes.max(axis=1, keepdims=True) - 1e-9
-    credit = winners[np.arange(n), codes] / winners.sum(axis=1)
-    return float(credit.mean())
+    query = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
+    chunk = max(1, 2**24 // n)
+    credits: list[np.ndarray] = []
+    for start in range(0, len(query), chunk):
+        rows = query[start : start + chunk]
+        diff = pos[rows, None, :] - pos[None, :, :]
+        dist = np.einsum("ijk,ijk->ij", diff, diff)
+        dist[np.arange(len(rows)), rows] = np.iinfo(np.int64).max
+        kth = np.partition(dist, k - 1, axis=1)[:, k - 1 : k]
+        inside = dist < kth
+        ring = dist == kth
+        share = (k - inside.sum(axis=1)) / ring.sum(axis=1)
+        votes = (inside + ring * share[:, None]) @ onehot
+        winners = votes >= votes.max(axis=1, keepdims=True) - 1e-9
+        credits.append(winners[np.arange(len(rows)), codes[rows]] / winners.sum(axis=1))
+    return float(np.concatenate(credits).mean())
 
 
 def neighbour_share(

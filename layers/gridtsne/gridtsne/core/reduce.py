@@ -1,7 +1,9 @@
-"""Map embedding vectors to 2-D: PCA to a few dozen dimensions, then t-SNE (openTSNE).
+"""Map embedding vectors to 2-D: PCA to a few dozen dimensions, then t-SNE.
 
-Works for every N: one vector lands at the origin, two or three skip t-SNE (PCA alone), and the
-perplexity is capped for small sets so that t-SNE stays well defined.
+t-SNE is openTSNE on the CPU, or TorchDR on a CUDA GPU (:mod:`gridtsne.core.backends` chooses at run
+time; :mod:`gridtsne.core.tsne_torchdr` runs it). Works for every N: one vector lands at the origin, two
+or three skip t-SNE (PCA alone), and the perplexity is capped for small sets so that t-SNE stays well
+defined.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from gridtsne.core.backends import TORCHDR, choose
 from gridtsne.core.embed import cpu_count
 from gridtsne.core.progress import PhasedProgress, ReduceCallback, reduce_phases
 
@@ -36,6 +39,9 @@ class ReduceParams:
     default gains +0.010 10-NN and +0.021 DPQ16 over the seed's method across the suite. 1.25 gains only
     on the stamps, 2 loses both measures on the digits; heavier tails (``dof`` 0.6, 0.8) gain nothing,
     perplexity 20 or 50 lose 10-NN on some sets.
+
+    ``backend`` is ``auto``, ``opentsne`` or ``torchdr`` (:func:`gridtsne.core.backends.choose`); None
+    reads ``GRIDTSNE_TSNE_BACKEND``.
     """
 
     pca_dims: int | None = 50
@@ -47,10 +53,19 @@ class ReduceParams:
     seed: int = 0
     n_jobs: int | None = None
     negative_gradient_method: str = "auto"
+    backend: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The settings as plain data, for ``layout.json``."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """A 2-D map and what made it (``backend``, its version and settings), for ``layout.json``."""
+
+    points: np.ndarray
+    method: dict[str, Any]
 
 
 def effective_perplexity(n: int, perplexity: float) -> float:
@@ -101,7 +116,14 @@ REPORT_EVERY = 25
 def reduce(
     vectors: np.ndarray, params: ReduceParams | None = None, *, progress: ReduceCallback | None = None
 ) -> np.ndarray:
-    """Map (N, D) ``vectors`` to 2-D.
+    """Map (N, D) ``vectors`` to 2-D: the points of :func:`reduce_recorded`."""
+    return reduce_recorded(vectors, params, progress=progress).points
+
+
+def reduce_recorded(
+    vectors: np.ndarray, params: ReduceParams | None = None, *, progress: ReduceCallback | None = None
+) -> Reduced:
+    """Map (N, D) ``vectors`` to 2-D and record how.
 
     Parameters
     ----------
@@ -115,14 +137,16 @@ def reduce(
 
     Returns
     -------
-    numpy.ndarray
-        (N, 2) float64 positions: the origin for one vector, PCA alone below ``MIN_TSNE_POINTS``, t-SNE
-        above.
+    Reduced
+        (N, 2) float64 positions (the origin for one vector, PCA alone below ``MIN_TSNE_POINTS``, t-SNE
+        above) and the method that made them.
 
     Raises
     ------
     ValueError
         When ``vectors`` is not a 2-D array or holds NaN or infinite values.
+    gridtsne.core.backends.BackendUnavailableError
+        When the backend asked for cannot run here.
     """
     params = params or ReduceParams()
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -130,45 +154,72 @@ def reduce(
         raise ValueError(f"vectors must be a 2-D array (N, D), got shape {vectors.shape}")
     if not np.isfinite(vectors).all():
         raise ValueError("vectors contain NaN or infinite values")
+    backend = choose(params.backend)
     schedule = [params.early_exaggeration_iter, params.n_iter]
     report = PhasedProgress(progress, reduce_phases(sum(schedule)))
     report.start("pca")
-    points = _reduce(vectors, params, report, schedule)
+    reduced = _reduce(vectors, params, backend, report, schedule)
     report.finish()
-    return points
+    return reduced
 
 
 def _reduce(
-    vectors: np.ndarray, params: ReduceParams, report: PhasedProgress, schedule: list[int]
-) -> np.ndarray:
+    vectors: np.ndarray, params: ReduceParams, backend: str, report: PhasedProgress, schedule: list[int]
+) -> Reduced:
     n = len(vectors)
-    if n == 0:
-        return np.zeros((0, 2))
-    if n == 1:
-        return np.zeros((1, 2))
+    if n <= 1:
+        return Reduced(np.zeros((n, 2)), {"backend": "none"})
     if n < MIN_TSNE_POINTS:
         out = np.zeros((n, 2))
         flat = pca(vectors, 2, params.seed)
         out[:, : flat.shape[1]] = flat[:, :2]
-        return out
+        return Reduced(out, {"backend": "pca"})
     reduced = pca(vectors, params.pca_dims or vectors.shape[1], params.seed)
     report.start("affinities")
-    from openTSNE import TSNE  # here, not at the top: Lambdas that never reduce skip openTSNE
+    perplexity = effective_perplexity(n, params.perplexity)
+    if backend == TORCHDR:
+        from gridtsne.core import tsne_torchdr  # here: only the GPU job has PyTorch
 
-    iterations = _Iterations(report, schedule)
-    tsne = TSNE(
+        # TorchDR keeps its own, longer schedule (tsne_torchdr.TorchdrSettings): its iterations are scaled
+        # onto the optimisation phase of the reported steps.
+        def iterations(done: int, total: int) -> None:
+            if done == 0:
+                report.start("optimize")
+            report.advance(sum(schedule) * done // max(1, total))
+
+        points, method = tsne_torchdr.run(
+            reduced, perplexity=perplexity, seed=params.seed, progress=iterations
+        )
+        return Reduced(points, method)
+    return _opentsne(reduced, params, perplexity, report, schedule)
+
+
+def _opentsne(
+    reduced: np.ndarray, params: ReduceParams, perplexity: float, report: PhasedProgress, schedule: list[int]
+) -> Reduced:
+    import openTSNE  # here, not at the top: Lambdas that never reduce skip openTSNE
+
+    n_jobs = params.n_jobs or cpu_count()
+    tsne = openTSNE.TSNE(
         n_components=2,
-        perplexity=effective_perplexity(n, params.perplexity),
+        perplexity=perplexity,
         early_exaggeration_iter=params.early_exaggeration_iter,
         n_iter=params.n_iter,
         exaggeration=params.exaggeration,
         dof=params.dof,
         initialization="pca",
         negative_gradient_method=params.negative_gradient_method,
-        n_jobs=params.n_jobs or cpu_count(),
+        n_jobs=n_jobs,
         random_state=params.seed,
         verbose=False,
-        callbacks=iterations,
+        callbacks=_Iterations(report, schedule),
         callbacks_every_iters=REPORT_EVERY,
     )
-    return np.asarray(tsne.fit(reduced), dtype=np.float64)
+    points = np.asarray(tsne.fit(reduced), dtype=np.float64)
+    method = {
+        "backend": "opentsne",
+        "version": openTSNE.__version__,
+        "negative_gradient_method": params.negative_gradient_method,
+        "n_jobs": n_jobs,
+    }
+    return Reduced(points, method)

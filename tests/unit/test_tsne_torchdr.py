@@ -1,0 +1,47 @@
+"""The GPU t-SNE path: its blocked neighbour search is exact, and TorchDR maps clusters apart (run where
+TorchDR is installed; the job's image has it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from gridtsne.core import tsne_torchdr  # noqa: E402 - needs PyTorch
+
+
+def test_blocked_neighbour_search_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(257, 7)).astype(np.float32)
+    monkeypatch.setitem(tsne_torchdr.BLOCK_ELEMENTS, "cpu", 257 * 10)  # 10 rows a block: 26 blocks
+    distances, indices = tsne_torchdr.knn(torch.from_numpy(x), 5)
+    full = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(full, np.inf)
+    expected = np.argsort(full, axis=1)[:, :5]
+    assert (indices.numpy() == expected).all()
+    assert np.allclose(distances.numpy(), np.take_along_axis(full, expected, axis=1), atol=1e-4)
+
+
+def test_torchdr_maps_clusters_apart_and_reports_iterations() -> None:
+    pytest.importorskip("torchdr")
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 20, (3, 10))
+    labels = np.arange(150) % 3
+    vectors = (centres[labels] + rng.normal(0, 1, (150, 10))).astype(np.float32)
+    done: list[tuple[int, int]] = []
+    points, method = tsne_torchdr.run(
+        vectors,
+        perplexity=10,
+        seed=0,
+        settings=tsne_torchdr.TorchdrSettings(early_exaggeration_iter=50, n_iter=50),
+        progress=lambda d, t: done.append((d, t)),
+    )
+    assert points.shape == (150, 2) and np.isfinite(points).all()
+    means = np.stack([points[labels == c].mean(0) for c in range(3)])
+    spread = max(points[labels == c].std(0).max() for c in range(3))
+    gaps = [np.linalg.norm(means[a] - means[b]) for a in range(3) for b in range(a + 1, 3)]
+    assert min(gaps) > 2 * spread
+    assert done[0] == (0, 100) and done[-1] == (100, 100) and len(done) == 5
+    assert method["backend"] == "torchdr" and method["method"] == "InfoTSNE" and method["version"]
+    assert (method["early_exaggeration_iter"], method["n_iter"]) == (50, 50)
