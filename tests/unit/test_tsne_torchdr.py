@@ -45,3 +45,22 @@ def test_torchdr_maps_clusters_apart_and_reports_iterations() -> None:
     assert done[0] == (0, 100) and done[-1] == (100, 100) and len(done) == 5
     assert method["backend"] == "torchdr" and method["method"] == "InfoTSNE" and method["version"]
     assert (method["early_exaggeration_iter"], method["n_iter"]) == (50, 50)
+
+
+def test_the_reduction_runs_torchdr_when_asked_and_reports_its_phases(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("torchdr")
+    from gridtsne.core.progress import ReduceProgress
+    from gridtsne.core.reduce import ReduceParams, reduce_recorded
+
+    short = tsne_torchdr.TorchdrSettings(early_exaggeration_iter=25, n_iter=50)
+    monkeypatch.setattr(tsne_torchdr, "TorchdrSettings", lambda: short)
+    vectors = np.random.default_rng(1).normal(size=(80, 12)).astype(np.float32)
+    seen: list[ReduceProgress] = []
+    reduced = reduce_recorded(vectors, ReduceParams(backend="torchdr"), progress=seen.append)
+    assert reduced.points.shape == (80, 2) and reduced.method["backend"] == "torchdr"
+    assert [p.phase for p in seen[:3]] == ["pca", "affinities", "optimize"]
+    dones = [p.done for p in seen]
+    assert dones == sorted(dones) and seen[-1].done == seen[-1].total
+    assert len({p.done for p in seen if p.phase == "optimize"}) >= 3  # the iterations move the count
