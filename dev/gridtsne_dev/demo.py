@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--perplexity", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--big-set-threshold", type=int, default=4096, help="N above which the big-set job runs"
+        "--big-set-threshold", type=int, default=100_000, help="N above which the big-set job runs"
     )
     parser.add_argument("--expires", type=int, default=3600, help="presigned URL lifetime in seconds")
     parser.add_argument("--serve", action="store_true", help="serve the bucket on 127.0.0.1 for the URLs")

@@ -69,7 +69,7 @@ class EmbeddedStack:
         root: Path | None = None,
         *,
         template: dict[str, Any] | None = None,
-        big_set_threshold: int = 4096,
+        big_set_threshold: int = 100_000,
         url_expires: int = 3600,
         embed_batch: int = 64,
         endpoint: str | None = None,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 import requests
-from gridtsne.aws.job import JobParams
+from gridtsne.aws.job import NO_BIG_SET, JobParams
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.core.images import decode, square
@@ -44,7 +44,7 @@ def finished(stack: EmbeddedStack, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_prepare_snapshots_inputs_and_batches_missing(stack: EmbeddedStack, finished: dict) -> None:
     prepared = finished["prepared"]
-    assert (prepared["count"], prepared["missing"], prepared["threshold"]) == (14, 14, 4096)
+    assert (prepared["count"], prepared["missing"], prepared["threshold"]) == (14, 14, 100_000)
     assert prepared["batches"] == [0] and prepared["batch_count"] == 1
     assert len(prepared["processing_job_name"]) <= 63
     doc = json.loads(S3Store(stack.bucket).read(prepared["inputs"]))
@@ -245,3 +245,14 @@ def test_a_late_failure_does_not_undo_a_success(stack: EmbeddedStack, finished: 
     record = JobTable(stack.table).get(finished["job_id"])
     assert record is not None and record.status == "SUCCEEDED" and record.error is None
     assert stack.received_events() == []
+
+
+def test_tiles_that_would_not_fit_the_render_lambdas_disk_lower_the_threshold() -> None:
+    # 6 GiB of spool: 12 KiB a picture at the stored 64 px, plus the tiles cut at any other size.
+    assert JobParams(tile=64).lambda_limit(100_000) == 100_000
+    assert JobParams(tile=32).lambda_limit(100_000) == 100_000  # made from the stored thumbnails
+    assert JobParams(tile=32).lambda_limit(10**6) == 6 * 1024**3 // (3 * (64**2 + 32**2))
+    # Larger tiles are cut from the originals, one at a time: at most 18,000 in a third of 15 minutes.
+    assert JobParams(tile=128).lambda_limit(100_000) == 18_000
+    assert JobParams(tile=512).lambda_limit(100_000) == 8_065
+    assert JobParams(tile=512).lambda_limit(NO_BIG_SET) == NO_BIG_SET  # a stack without the big-set job

@@ -18,7 +18,7 @@ def test_settings_are_read_by_their_variable_names_with_defaults() -> None:
     env = {"GRIDTSNE_BUCKET": "pictures", "JOB_TABLE": "jobs", "URL_EXPIRES": "900"}
     settings = Settings.from_env(env | {"GRIDTSNE_MAX_MEGABYTES": "1.5"})
     assert (settings.bucket, settings.table_name, settings.url_expires) == ("pictures", "jobs", 900)
-    assert (settings.bus, settings.embed_batch, settings.big_set_threshold) == ("default", 64, 4096)
+    assert (settings.bus, settings.embed_batch, settings.big_set_threshold) == ("default", 64, 100_000)
     assert settings.limits().max_bytes == int(1.5 * 1024 * 1024)
     table = settings.table(resource=Tables())
     assert (table.name, table.ttl_days) == ("jobs", None)

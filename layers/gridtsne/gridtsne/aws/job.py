@@ -56,6 +56,20 @@ OUTPUT_NAMES: dict[str, str] = {
 OPTIONAL_OUTPUTS = frozenset({"tiles"})
 
 
+#: ``BIG_SET_THRESHOLD`` of a stack without the big-set job (template.yaml: no ``ProcessingImageUri``).
+NO_BIG_SET = 1_000_000_000
+#: Side of the thumbnails stored with the vectors (:data:`gridtsne.aws.vectors.THUMB_SIDE`).
+STORED_THUMB = 64
+#: Local disk the render Lambda's thumbnail spools may fill: 6 GiB of its 10,240 MB ``/tmp``, the rest left
+#: to the deep-zoom archive and its spool. At 64 px tiles that is 524,288 pictures, at 128 px 104,857, at
+#: 512 px 8,065; a bigger set runs as the big-set job whatever the threshold.
+RENDER_SPOOL_BYTES = 6 * 1024**3
+#: Pictures the render Lambda cuts from their originals (tiles larger than the stored thumbnails) in 300 s,
+#: a third of its 15 minutes: it decodes them one at a time, and one core decodes about 60 large
+#: (1600 × 1200) JPEGs a second.
+CUT_LIMIT = 18_000
+
+
 class JobProgress(Protocol):
     """Told where a running job is (:class:`~gridtsne.aws.progress.ProgressWriter` writes it down)."""
 
@@ -74,6 +88,20 @@ class JobParams(BaseModel):
     perplexity: float = Field(30.0, gt=1.0, le=500.0, description="t-SNE perplexity.")
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Random seed for PCA and t-SNE.")
     background: str = Field("#000000", pattern=r"^#[0-9a-fA-F]{6}$", description="Colour of empty cells.")
+
+    def lambda_limit(self, threshold: int) -> int:
+        """The most pictures the reduce and render Lambdas take for these params: ``threshold``, or fewer
+        when their tiles would not fit the render Lambda's local disk (:data:`RENDER_SPOOL_BYTES`: the stored
+        64 px thumbnails, 12 KiB a picture, plus the tiles made at another size) or, for tiles larger than
+        the stored thumbnails, when cutting them from the originals would take too long
+        (:data:`CUT_LIMIT`)."""
+        if threshold >= NO_BIG_SET:
+            return threshold  # nowhere else to go: the Lambdas take every set
+        per_picture = 3 * (STORED_THUMB**2 + (self.tile**2 if self.tile != STORED_THUMB else 0))
+        limit = min(threshold, RENDER_SPOOL_BYTES // per_picture)
+        if self.tile > STORED_THUMB:
+            limit = min(limit, CUT_LIMIT)
+        return max(1, limit)
 
 
 class Progress(BaseModel):

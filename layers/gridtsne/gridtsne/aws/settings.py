@@ -36,10 +36,11 @@ class Settings(BaseSettings):
         default=3600, ge=1, validation_alias="URL_EXPIRES", description="Seconds a presigned URL is valid."
     )
     big_set_threshold: int = Field(
-        default=4096,
+        default=100_000,
         ge=1,
         validation_alias="BIG_SET_THRESHOLD",
-        description="From this many images, the big-set job.",
+        description="Above this many images, the big-set job (fewer for tiles that do not fit the render"
+        " Lambda: gridtsne.aws.job.JobParams.lambda_limit).",
     )
     embed_batch: int = Field(
         default=64, ge=1, validation_alias="EMBED_BATCH", description="Images per embedding Map item."

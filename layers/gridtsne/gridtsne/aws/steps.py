@@ -95,7 +95,7 @@ def prepare(
     params: JobParams,
     *,
     batch: int = 64,
-    threshold: int = 4096,
+    threshold: int = 100_000,
 ) -> dict[str, Any]:
     """Snapshot the collection's inputs into ``inputs.json`` and batch those still missing vectors."""
     found = list_inputs(store, upload_prefix(collection))
@@ -118,7 +118,7 @@ def prepare(
         "inputs": key,
         "count": len(inputs),
         "missing": len(todo),
-        "threshold": threshold,
+        "threshold": params.lambda_limit(threshold),
         "batches": list(range(len(batches))),
         "batch_count": len(batches),
         "processing_job_name": processing_job_name(job),

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from gridtsne.aws.job import STORED_THUMB
 from gridtsne.core.embed import DELETED, Embedder, content_hash, embed_sources, read_source
 from gridtsne.core.images import Limits
 from gridtsne.core.inputs import reader
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 #: Side of the tile thumbnails kept with the vectors (renders at this tile size or smaller need no originals).
-THUMB_SIDE = 64
+THUMB_SIDE = STORED_THUMB
 VERSION = 1
 
 Entry = dict[str, Any]
