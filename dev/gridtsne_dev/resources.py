@@ -348,4 +348,6 @@ def plan(template: dict[str, Any] | None = None, parameters: dict[str, object] |
             attributes[logical].update(Ref=_arn(kind, name), Name=name)
         if kind == "AWS::SQS::Queue":  # its Ref is the URL, known once it exists
             attributes[logical]["QueueName"] = name
+        if "FunctionUrlConfig" in resource.get("Properties", {}):  # no function URL here: no link to it
+            attributes[logical + "Url"] = {"FunctionUrl": ""}
     return Plan(values, attributes, conditions, template, names)

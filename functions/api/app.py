@@ -81,7 +81,7 @@ def get_visualization(job_id: str) -> Response[dict[str, Any]]:
     record = settings.table().get(job_id)
     if record is None or not may_read(record.principal, _caller()):
         return _message(404, f"no visualization {job_id!r}")
-    body = {"output": job_view(record, settings.store(), settings.url_expires)}
+    body = {"output": job_view(record, settings.store(), settings.url_expires, settings.originals_url)}
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=body)
 
 

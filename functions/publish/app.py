@@ -25,7 +25,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = Settings.from_env()
     job = JobState.model_validate(event).job_id
     logger.append_keys(job_id=job)
-    result = publish(settings.store(), settings.table(), job, expires=settings.url_expires, bus=settings.bus)
+    result = publish(
+        settings.store(),
+        settings.table(),
+        job,
+        expires=settings.url_expires,
+        bus=settings.bus,
+        originals_url=settings.originals_url,
+    )
     metrics.add_metric("VisualizationsSucceeded", MetricUnit.Count, 1)
     if not result["announced"]:
         # The job is SUCCEEDED with its outputs; only the event is missing.

@@ -127,6 +127,7 @@ class JobRecord(BaseModel):
     created: str
     updated: str
     principal: str = Field("", description="Who asked for the job (an IAM ARN or ``account:<id>``).")
+    secret: str = Field("", description="Signs the job's links to its originals (gridtsne.aws.originals).")
     execution_arn: str | None = None
     outputs: dict[str, str] = Field(default_factory=dict, description="Output name -> S3 key.")
     count: int | None = Field(None, description="Images placed on the grid.")

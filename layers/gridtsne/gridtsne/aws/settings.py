@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_megabytes: float = Field(
         default=50.0, gt=0, validation_alias="GRIDTSNE_MAX_MEGABYTES", description="Largest input file."
     )
+    originals_url: str = Field(
+        default="",
+        validation_alias="ORIGINALS_URL",
+        description="The signed redirect to originals the viewer links (empty: none).",
+    )
     job_ttl_days: int = Field(
         default=0,
         ge=0,
@@ -63,8 +68,8 @@ class Settings(BaseSettings):
         """Read the settings from ``env`` (default: the process environment).
 
         Reads ``GRIDTSNE_BUCKET``, ``JOB_TABLE``, ``EVENT_BUS``, ``STATE_MACHINE_ARN``, ``URL_EXPIRES``,
-        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES`` and
-        ``JOB_TTL_DAYS``; unset ones take their defaults.
+        ``BIG_SET_THRESHOLD``, ``EMBED_BATCH``, ``GRIDTSNE_MAX_MEGAPIXELS``, ``GRIDTSNE_MAX_MEGABYTES``,
+        ``ORIGINALS_URL`` and ``JOB_TTL_DAYS``; unset ones take their defaults.
         """
         return cls() if env is None else cls.model_validate(dict(env))
 

@@ -24,6 +24,7 @@ import numpy as np
 from gridtsne.aws.collection import Collected, load_collection
 from gridtsne.aws.events import publish_event
 from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, JobParams, JobProgress, job_prefix
+from gridtsne.aws.originals import originals_link
 from gridtsne.aws.progress import REDUCE_PERCENT, silent, stage_steps
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
@@ -293,12 +294,20 @@ def render_job(
 
 
 def publish(
-    store: Store, table: JobTable, job: str, *, expires: int = 3600, bus: str = "default", events: Any = None
+    store: Store,
+    table: JobTable,
+    job: str,
+    *,
+    expires: int = 3600,
+    bus: str = "default",
+    events: Any = None,
+    originals_url: str = "",
 ) -> dict[str, Any]:
     """Check the outputs exist, mark the job SUCCEEDED, then announce it with presigned URLs.
 
     The record is final before the event is tried: an event that cannot be sent is logged and reported
-    as ``announced: False``, and the job stays SUCCEEDED with its outputs.
+    as ``announced: False``, and the job stays SUCCEEDED with its outputs. With ``originals_url`` (the
+    signed redirect to originals), the viewer links carry the job's token for it.
 
     Returns
     -------
@@ -315,6 +324,8 @@ def publish(
     layout = _read_json(store, outputs["layout"])
     count = len(layout["images"])
     table.succeed(job, outputs, count=count, quality=layout.get("quality"))
+    record = table.get(job)
+    originals = originals_link(originals_url, record, expires) if originals_url and record else None
     detail = {
         "id": job,
         "collection": layout["params"].get("collection"),
@@ -323,13 +334,12 @@ def publish(
         "skipped": len(layout["skipped"]),
         "duplicates": len(layout["duplicates"]),
         "outputs": outputs,
-        "urls": output_urls(outputs, store, expires),
+        "urls": output_urls(outputs, store, expires, originals),
     }
     announced = _announce("Visualization Succeeded", job, detail, bus, events)
     result = {"id": job, "status": "SUCCEEDED", "count": count, "outputs": outputs, "announced": announced}
-    record = table.get(job)
     if record is not None:
-        result["output"] = job_view(record, store, expires)
+        result["output"] = job_view(record, store, expires, originals_url)
     return result
 
 

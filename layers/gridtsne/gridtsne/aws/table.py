@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -91,6 +92,7 @@ class JobTable:
                 "created": now,
                 "updated": now,
                 "principal": principal,
+                "secret": secrets.token_hex(32),
             }
         )
         try:

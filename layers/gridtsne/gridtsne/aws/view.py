@@ -3,7 +3,8 @@
 One view for every door, so a console user reads in the execution's output panel what an API client gets.
 Its ``data`` holds presigned URLs, signed when it is asked for; the viewer's link carries those of the
 pictures it shows in its fragment (``viewer.html?<signature>#mosaic=<url>&tiles=<url>``), so the stored
-page needs no URL of its own and opens for as long as its files are kept, through a fresh link.
+page needs no URL of its own and opens for as long as its files are kept, through a fresh link. Where the
+deployment has a signed redirect to originals, the fragment also carries the job's token for it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from gridtsne.aws.job import JobRecord, Progress
+from gridtsne.aws.originals import originals_link
 from gridtsne.output.viewer import fragment
 from gridtsne.store import Store
 
@@ -60,7 +62,9 @@ class Visualization(BaseModel):
     error: Failure | None = None
 
 
-def output_urls(outputs: dict[str, str], store: Store, expires: int = 3600) -> dict[str, str]:
+def output_urls(
+    outputs: dict[str, str], store: Store, expires: int = 3600, originals: str | None = None
+) -> dict[str, str]:
     """Presigned URLs of a job's outputs by name; the viewer's fragment carries its pictures' URLs.
 
     Parameters
@@ -71,15 +75,19 @@ def output_urls(outputs: dict[str, str], store: Store, expires: int = 3600) -> d
         The bucket.
     expires
         Seconds the URLs are valid.
+    originals
+        The job's signed link to its originals (:func:`~gridtsne.aws.originals.originals_link`), if any.
     """
     urls = {name: store.url(key, expires) for name, key in outputs.items()}
     if "viewer" in urls:
-        shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles")}
+        shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles"), "originals": originals}
         urls["viewer"] += "#" + fragment({name: url for name, url in shown.items() if url})
     return urls
 
 
-def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600) -> dict[str, Any]:
+def job_view(
+    record: JobRecord, store: Store | None = None, expires: int = 3600, originals_url: str = ""
+) -> dict[str, Any]:
     """The job as plain data; with ``store``, a succeeded job's outputs as presigned URLs under ``data``.
 
     Parameters
@@ -90,10 +98,14 @@ def job_view(record: JobRecord, store: Store | None = None, expires: int = 3600)
         The bucket that holds the outputs (None: no URLs, as in a listing).
     expires
         Seconds the URLs are valid.
+    originals_url
+        The signed redirect to originals (``ORIGINALS_URL``); with it, the viewer's link carries a token
+        that opens the job's originals for ``expires`` seconds.
     """
     data = None
     if store is not None and record.status == "SUCCEEDED":
-        urls = output_urls(record.outputs, store, expires)
+        originals = originals_link(originals_url, record, expires) if originals_url else None
+        urls = output_urls(record.outputs, store, expires, originals)
         data = {name: Link(url=url) for name, url in urls.items()}
     failure = None
     if record.status == "FAILED":

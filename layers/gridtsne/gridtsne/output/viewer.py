@@ -37,8 +37,8 @@ LISTED = 500
 _SAFE_SCHEMES = {"", "http", "https", "file"}
 _TEMPLATES = Path(__file__).with_name("templates")
 _PLACEHOLDER = re.compile(r"@(TITLE|CONNECT|CSS|PMTILES|JS|DATA)@")
-#: What the fragment of a viewer link may replace (:func:`fragment`).
-FRAGMENT_NAMES = ("mosaic", "tiles")
+#: What the fragment of a viewer link may carry (:func:`fragment`): its pictures, and a link to originals.
+FRAGMENT_NAMES = ("mosaic", "tiles", "originals")
 _SOURCE_MAP = re.compile(r"\n//# sourceMappingURL=\S*\s*$")
 
 
@@ -125,7 +125,7 @@ def fragment(urls: Mapping[str, str]) -> str:
     Parameters
     ----------
     urls
-        ``name -> absolute URL`` for names in :data:`FRAGMENT_NAMES` (``mosaic``, ``tiles``).
+        ``name -> absolute URL`` for names in :data:`FRAGMENT_NAMES` (``mosaic``, ``tiles``, ``originals``).
 
     Raises
     ------

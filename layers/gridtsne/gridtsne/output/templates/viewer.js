@@ -15,10 +15,13 @@
     byCell[c] = i;
   }
   let lowerKeys = null; // built on first search
-  // Fresh URLs of the pictures from the link's fragment (#mosaic=...&tiles=...), else those in the page.
+  // Fresh URLs of the pictures from the link's fragment (#mosaic=...&tiles=...), else those in the page;
+  // `originals` is a signed redirect that answers `&key=<key>` with the original picture.
   const links = {};
   for (const [name, value] of new URLSearchParams(location.hash.slice(1))) {
-    if ((name === "mosaic" || name === "tiles") && /^https?:/i.test(value)) links[name] = value;
+    if ((name === "mosaic" || name === "tiles" || name === "originals") && /^https?:/i.test(value)) {
+      links[name] = value;
+    }
   }
   const mosaicUrl = links.mosaic || data.mosaic;
   const tilesUrl = data.tiles ? links.tiles || data.tiles.url : null;
@@ -95,8 +98,11 @@
     const i = c >= 0 ? byCell[c] : -1;
     return {
       row: Math.floor(c / cols), col: c % cols, index: i,
-      key: i >= 0 ? keys[i] : null, url: i >= 0 ? urls[i] : null,
+      key: i >= 0 ? keys[i] : null, url: i >= 0 ? urls[i] || original(keys[i]) : null,
     };
+  }
+  function original(key) {
+    return links.originals ? links.originals + "&key=" + encodeURIComponent(key) : null;
   }
   function ensureVisible(c, minSide) {
     if (minSide && cell * view.s < minSide) {
