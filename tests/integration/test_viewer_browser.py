@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from gridtsne.output.archive import tile_archive
@@ -302,3 +303,18 @@ def test_opened_from_a_file_the_archive_gives_way_to_the_overview(site: Site, br
     assert "HTTP" in page.inner_text("#hint")
     assert_cells_drawn(page, shot(page, site.root / "file.png"), [(0, 0), (2, 5), (5, 3)])
     assert not errors
+
+
+def test_a_link_with_an_originals_token_links_each_original(site: Site, browser: Any) -> None:
+    """As on AWS: the page holds no original's URL; the link's fragment brings a signed redirect."""
+    (site.root / "viewer.html").write_text(viewer_html(site.layout, "mosaic.jpg"), encoding="utf-8")
+    endpoint = "https://originals.example/?job=j&exp=9&sig=ab"
+    fragment = "#" + urlencode({"mosaic": site.base + "mosaic.jpg", "originals": endpoint})
+    watch = Watch()
+    context, page = open_viewer(browser, site.base + "viewer.html" + fragment, watch)
+    with context.expect_page():
+        page.mouse.click(*centre(page, 2, 5))
+    wait_until(page, "gridtsneViewer.preview() !== null")
+    href = page.get_attribute("#preview-open", "href")
+    assert href == endpoint + "&key=" + quote(key_of(2, 5), safe="")
+    assert page.is_visible("#preview-open")

@@ -14,6 +14,7 @@ from gridtsne.aws.originals import originals_link, redirect
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.view import job_view
 from gridtsne.store import S3Store
+from gridtsne_dev.stack import EmbeddedStack
 from gridtsne_dev.template import load_template, plain
 from moto import mock_aws
 
@@ -108,3 +109,19 @@ def test_the_viewer_link_carries_the_token_only_when_configured(aws: tuple[JobTa
     assert abs(int(query["exp"]) - (time.time() + 600)) < 5
     assert redirect(table, store, query).status == 302
     assert "secret" not in job_view(record, store, 600, ENDPOINT)
+
+
+def test_the_handler_answers_a_redirect_or_a_plain_refusal(stack: EmbeddedStack) -> None:
+    table = JobTable(stack.table)
+    table.create("handler-job", "handled", JobParams())
+    stack.put_object("uploads/handled/p.png", b"picture")
+    record = table.get("handler-job")
+    assert record is not None
+    link = originals_link(ENDPOINT, record, 60)
+    assert link is not None
+    query = _query(link, key="uploads/handled/p.png")
+    answer = stack.shim.invoke("originals", {"rawPath": "/", "queryStringParameters": query})
+    assert answer["statusCode"] == 302 and "/uploads/handled/p.png?" in answer["headers"]["Location"]
+    refused = stack.shim.invoke("originals", {"rawPath": "/", "queryStringParameters": query | {"sig": "0"}})
+    assert refused["statusCode"] == 403 and "Location" not in refused["headers"]
+    assert refused["headers"]["Content-Type"].startswith("text/plain") and refused["body"]
