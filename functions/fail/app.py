@@ -11,8 +11,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gridtsne.aws.events import FailedState
+from gridtsne.aws.outcome import record_failure
 from gridtsne.aws.settings import Settings
-from gridtsne.aws.steps import record_failure
 
 logger = Logger()
 tracer = Tracer()

@@ -9,8 +9,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from gridtsne.aws.events import JobState
+from gridtsne.aws.outcome import publish
 from gridtsne.aws.settings import Settings
-from gridtsne.aws.steps import publish
 
 logger = Logger()
 tracer = Tracer()

@@ -157,14 +157,14 @@ def test_an_aborted_execution_ends_failed(stack: EmbeddedStack, collection: str)
 def test_an_event_bus_failure_at_publish_keeps_the_success(
     stack: EmbeddedStack, collection: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gridtsne.aws.steps
+    import gridtsne.aws.outcome
     from botocore.exceptions import ClientError
 
     def unavailable(*args: object, **kwargs: object) -> None:
         error = {"Error": {"Code": "InternalException", "Message": "EventBridge is unavailable"}}
         raise ClientError(error, "PutEvents")  # type: ignore[arg-type]
 
-    monkeypatch.setattr(gridtsne.aws.steps, "publish_event", unavailable)
+    monkeypatch.setattr(gridtsne.aws.outcome, "publish_event", unavailable)
     stack.received_events()
     job = start(stack, collection, "quiet-bus")
     output = stack.wait(job, timeout=180)

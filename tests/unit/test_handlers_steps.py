@@ -215,7 +215,7 @@ def test_render_names_the_model_from_the_shards_without_the_model_file(
 def test_publish_keeps_the_success_when_the_event_cannot_be_sent(
     stack: EmbeddedStack, finished: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import gridtsne.aws.steps
+    import gridtsne.aws.outcome
 
     job = "steps-quiet-bus"
     s3 = stack.client("s3")
@@ -228,7 +228,7 @@ def test_publish_keeps_the_success_when_the_event_cannot_be_sent(
     def refused(*args: object, **kwargs: object) -> None:
         raise RuntimeError("EventBridge rejected 'Visualization Succeeded'")
 
-    monkeypatch.setattr(gridtsne.aws.steps, "publish_event", refused)
+    monkeypatch.setattr(gridtsne.aws.outcome, "publish_event", refused)
     result = stack.shim.invoke("publish", {"job_id": job})
     assert (result["status"], result["announced"]) == ("SUCCEEDED", False)
     record = JobTable(stack.table).get(job)

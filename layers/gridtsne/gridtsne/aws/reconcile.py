@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridtsne.aws.steps import record_failure
+from gridtsne.aws.outcome import record_failure
 from gridtsne.aws.table import JobTable
 
 __all__ = ["DETAIL_TYPE", "ENDED", "ExecutionStatusChange", "execution_status_change", "reconcile"]

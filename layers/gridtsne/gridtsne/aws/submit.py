@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gridtsne.aws.events import JobInput
 from gridtsne.aws.job import COLLECTION_PATTERN, JobParams, JobRecord, execution_name, new_job_id, request_key
+from gridtsne.aws.outcome import record_failure
 from gridtsne.aws.settings import Settings
-from gridtsne.aws.steps import record_failure
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.vectors import upload_prefix
 from gridtsne.core.assign import grid_shape
