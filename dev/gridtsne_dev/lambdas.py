@@ -14,15 +14,18 @@ import importlib.util
 import json
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
+
+T = TypeVar("T")
 
 __all__ = ["Context", "Handler", "LambdaShim", "load_handler", "load_module"]
 
@@ -149,3 +152,17 @@ class LambdaShim:
             payload = {"errorType": type(exc).__name__, "errorMessage": str(exc), "stackTrace": []}
         raw = MockRawResponse(json.dumps(payload, default=str).encode())
         return AWSResponse(request.url, 200, headers, raw)
+
+
+def read_again(read: Callable[[], T], attempts: int = 5) -> T:
+    """``read()``, tried again when it races a write from another thread: moto's in-memory tables are not
+    thread-safe, and reading a job record while an execution's thread updates it can raise
+    ``RuntimeError: dictionary changed size during iteration``."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except RuntimeError as error:
+            if "changed size during iteration" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("attempts must be at least 1")

@@ -29,7 +29,7 @@ from gridtsne_dev.events import (
     sqs_event,
 )
 from gridtsne_dev.intrinsics import ACCOUNT, REGION, STACK_NAME
-from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module
+from gridtsne_dev.lambdas import LambdaShim, load_handler, load_module, read_again
 from gridtsne_dev.resources import BIGSET, Plan, plan
 from gridtsne_dev.template import ROOT
 
@@ -336,7 +336,7 @@ class EmbeddedStack:
         last = None
         ended = not self.execute
         while True:
-            answer = self.api("GET", f"/v2/visualizations/{job}")
+            answer = read_again(lambda: self.api("GET", f"/v2/visualizations/{job}"))
             if answer.status == 404 and time.monotonic() < deadline:
                 # An execution started by hand is a job once its first step has registered it.
                 time.sleep(interval)
@@ -344,7 +344,7 @@ class EmbeddedStack:
             if not ended and self.execution(job)["status"] != "RUNNING":
                 self.execution_ended(job)
                 ended = True
-                answer = self.api("GET", f"/v2/visualizations/{job}")
+                answer = read_again(lambda: self.api("GET", f"/v2/visualizations/{job}"))
             output: dict[str, Any] = answer.body["output"]
             now = (output["status"], output["progress"]["stage"], output["progress"]["percent"])
             if now != last and on_change is not None:

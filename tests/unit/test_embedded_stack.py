@@ -196,3 +196,23 @@ def test_wait_reports_each_change_and_returns_once_the_job_ends(stack: EmbeddedS
     output = stack.wait(job, timeout=30, on_change=seen.append)
     assert time.monotonic() - started < 10
     assert output["status"] == "failed" and seen == [output]
+
+
+def test_a_read_racing_a_write_is_read_again_and_other_errors_are_not() -> None:
+    from gridtsne_dev.lambdas import read_again
+
+    answers: list[object] = [
+        RuntimeError("dictionary changed size during iteration"),
+        RuntimeError("dictionary changed size during iteration"),
+        "record",
+    ]
+
+    def read() -> object:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert read_again(read) == "record" and not answers
+    with pytest.raises(RuntimeError, match="other"):
+        read_again(lambda: (_ for _ in ()).throw(RuntimeError("other")))
