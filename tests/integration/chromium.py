@@ -107,12 +107,17 @@ def near(pixel: tuple[int, ...], expected: tuple[int, int, int], tol: int = 14) 
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files, quietly, answering ``Range: bytes=a-b`` with 206 and ``Content-Range``."""
+    """Serves files, quietly, answering ``Range: bytes=a-b`` with 206 and ``Content-Range``, and the
+    browser's ``/favicon.ico`` with 204 (no icon, no error in the page's console)."""
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def send_head(self) -> Any:
+        if self.path == "/favicon.ico":  # asked for by a tab that shows a picture; none is not an error
+            self.send_response(204)
+            self.end_headers()
+            return None
         match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
         if match is None or not path.is_file():
