@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import numpy as np
 from gridtsne_dev.lambdas import load_module
 from gridtsne_dev.synthetic import cluster_of, write_synthetic_job
 
-from benchmarks.measure import table
+from benchmarks.measure import high_water, reset_high_water, table
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("load", "reduce", "pca", "tsne", "assign", "refine", "quality", "render")
@@ -48,16 +47,8 @@ class Stages:
         self.peak: dict[str, int] = {}
         self.active: list[str] = []
 
-    @staticmethod
-    def high_water() -> int:
-        """The process's peak resident memory since the last reset, in bytes."""
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
     def _fold(self) -> None:
-        mark = self.high_water()
+        mark = high_water()
         for name in self.active:
             self.peak[name] = max(self.peak.get(name, 0), mark)
 
@@ -65,8 +56,7 @@ class Stages:
     def stage(self, name: str) -> Iterator[None]:
         """Measure the ``with`` block as ``name``."""
         self._fold()
-        with suppress(OSError):
-            Path("/proc/self/clear_refs").write_text("5")
+        reset_high_water()
         self.active.append(name)
         start = time.perf_counter()
         try:

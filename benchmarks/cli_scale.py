@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from benchmarks.measure import table
+from benchmarks.measure import high_water, reset_high_water, table
 
 FAMILIES = 10
 
@@ -57,19 +57,19 @@ class StagePeaks:
         self.stage = "list"
         self.started = time.perf_counter()
         self.rows: list[tuple[str, float, float]] = []
-        _reset_peak()
+        reset_high_water()
 
     def switch(self, stage: str) -> None:
         """Close the current stage and open ``stage`` (nothing when it is the current one)."""
         if stage == self.stage:
             return
         now = time.perf_counter()
-        row = (self.stage, now - self.started, _peak_mib())
+        row = (self.stage, now - self.started, high_water() / 2**20)
         self.rows.append(row)
         # Also as it happens, so that an interrupted run still tells its finished stages.
         print(f"[stage] {row[0]} {row[1]:.1f} s, peak RSS {row[2]:.0f} MiB", file=sys.stderr, flush=True)
         self.stage, self.started = stage, now
-        _reset_peak()
+        reset_high_water()
 
     def report(self) -> str:
         """The table of stages, closing the last one."""
@@ -96,21 +96,6 @@ def run(argv: list[str]) -> int:
     print(peaks.report(), file=sys.stderr)
     print(f"total {time.perf_counter() - start:.1f} s, exit status {status}", file=sys.stderr)
     return status
-
-
-def _status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _peak_mib() -> float:
-    return _status_kib("VmHWM") / 1024
-
-
-def _reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def main() -> None:

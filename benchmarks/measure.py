@@ -7,7 +7,7 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,23 @@ def rss_bytes() -> int:
     """This process's resident set size now (Linux ``/proc``)."""
     with Path("/proc/self/statm").open() as handle:
         return int(handle.read().split()[1]) * _PAGE
+
+
+def high_water() -> int:
+    """This process's peak resident memory since the last :func:`reset_high_water`, in bytes (Linux
+    ``VmHWM``; ``ru_maxrss`` where ``/proc`` has no status)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_high_water() -> None:
+    """Restart :func:`high_water` from the memory resident now (``/proc/self/clear_refs``)."""
+    with suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 @dataclass
