@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.aws.collection import load_thumbs
+from gridtsne.aws.collection import load_thumbs, thumbnails
 from gridtsne.cache import Cached, embed_cached
 from gridtsne.core.assign import grid_shape, snap
 from gridtsne.core.embed import Embedded, Embedder, embed_sources
@@ -171,8 +171,6 @@ def cached_stage(
 def cached_tiles(store: Store, cache: Store, cached: Cached, tile: int) -> Thumbnails:
     """The tiles of ``tile`` px of what :func:`cached_stage` placed: the cached thumbnails, resized, or cut
     from the originals in ``store`` when larger."""
-    from gridtsne.aws.steps import thumbnails  # the one way stored thumbnails become tiles of any size
-
     found = cached.collected
     found.thumbs = load_thumbs(cache, cached.collection, found.places)
     return thumbnails(store, found, tile)

@@ -2,7 +2,8 @@
 
 :func:`load_collection` resolves a job's inputs against the shards of :mod:`gridtsne.aws.vectors` and reads
 each shard once, a few at a time: memory holds the vectors and the shards in flight, and the thumbnails go
-to a spool on local disk (:class:`~gridtsne.core.thumbs.ThumbSpool`).
+to a spool on local disk (:class:`~gridtsne.core.thumbs.ThumbSpool`). :func:`thumbnails` makes them the tiles
+of a render at any size (the job's and the command line's vector cache alike).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from gridtsne.aws.vectors import THUMB_SIDE, collection_prefix, index_entries, read_manifests
+from gridtsne.core.images import ImageError, Limits, decode, square
 from gridtsne.core.thumbs import ArrayThumbnails, Thumbnails, ThumbSpool
-from gridtsne.store import ObjectInfo, Store
+from gridtsne.store import NotFoundError, ObjectInfo, Store
 
-__all__ = ["Collected", "load_collection", "load_thumbs"]
+__all__ = ["Collected", "load_collection", "load_thumbs", "thumbnails"]
 
 
 @dataclass
@@ -152,3 +154,27 @@ def _model_record(records: list[dict[str, Any]]) -> dict[str, Any]:
     if len(distinct) > 1:
         return {"models": distinct}
     return distinct[0] if distinct else {}
+
+
+def thumbnails(store: Store | None, collected: Collected, tile: int) -> Thumbnails:
+    """Tiles of ``tile`` px: the stored thumbnails, resized, or the originals when tiles are larger.
+
+    Other sizes are made one picture at a time into a spool on local disk, never all in memory.
+    """
+    stored = collected.thumbs
+    if tile == stored.side or not collected.keys:
+        return stored
+    from PIL import Image
+
+    out = ThumbSpool(len(collected.keys), tile)
+    for i, key in enumerate(collected.keys):
+        picture = None
+        if tile > stored.side and store is not None:
+            try:
+                picture = square(decode(store.read(key, Limits().max_bytes), min_side=tile), tile)
+            except (NotFoundError, ImageError, OSError):
+                picture = None
+        if picture is None:
+            picture = Image.fromarray(stored.get(i)).resize((tile, tile), Image.Resampling.LANCZOS)
+        out.write(i, np.asarray(picture, np.uint8)[None])
+    return out

@@ -21,19 +21,18 @@ from typing import IO, Any
 
 import numpy as np
 
-from gridtsne.aws.collection import Collected, load_collection
+from gridtsne.aws.collection import Collected, load_collection, thumbnails
 from gridtsne.aws.job import OPTIONAL_OUTPUTS, OUTPUT_NAMES, JobParams, JobProgress, job_prefix
 from gridtsne.aws.progress import REDUCE_PERCENT, silent, stage_steps
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.aws.vectors import ShardResult, embed_objects, scan, upload_prefix
 from gridtsne.aws.vectors import missing as missing_inputs
 from gridtsne.core.embed import Embedder
-from gridtsne.core.images import ImageError, Limits, decode, square
+from gridtsne.core.images import Limits
 from gridtsne.core.reduce import Reduced, ReduceParams
-from gridtsne.core.thumbs import Thumbnails, ThumbSpool
 from gridtsne.output.files import render_outputs
 from gridtsne.pipeline import Params, list_inputs, place, reduce_stage
-from gridtsne.store import NotFoundError, ObjectInfo, Store
+from gridtsne.store import ObjectInfo, Store
 
 __all__ = [
     "NoImagesError",
@@ -182,30 +181,6 @@ def _reduced(store: Store, job: str, keys: list[str]) -> tuple[Reduced, dict[str
         raise TransientError("the collection changed between the reduce and render steps")
     points = np.load(io.BytesIO(store.read(prefix + POINTS)))
     return Reduced(points, dict(order.get("tsne", {}))), dict(order["timings"])
-
-
-def thumbnails(store: Store | None, collected: Collected, tile: int) -> Thumbnails:
-    """Tiles of ``tile`` px: the stored thumbnails, resized, or the originals when tiles are larger.
-
-    Other sizes are made one picture at a time into a spool on local disk, never all in memory.
-    """
-    stored = collected.thumbs
-    if tile == stored.side or not collected.keys:
-        return stored
-    from PIL import Image
-
-    out = ThumbSpool(len(collected.keys), tile)
-    for i, key in enumerate(collected.keys):
-        picture = None
-        if tile > stored.side and store is not None:
-            try:
-                picture = square(decode(store.read(key, Limits().max_bytes), min_side=tile), tile)
-            except (NotFoundError, ImageError, OSError):
-                picture = None
-        if picture is None:
-            picture = Image.fromarray(stored.get(i)).resize((tile, tile), Image.Resampling.LANCZOS)
-        out.write(i, np.asarray(picture, np.uint8)[None])
-    return out
 
 
 def render_job(
