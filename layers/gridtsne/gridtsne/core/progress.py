@@ -14,7 +14,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Eta", "PhasedProgress", "ReduceCallback", "ReduceProgress", "duration_text", "reduce_phases"]
+__all__ = [
+    "REPORT_EVERY",
+    "Eta",
+    "PhasedProgress",
+    "ReduceCallback",
+    "ReduceProgress",
+    "duration_text",
+    "reduce_phases",
+]
+
+#: t-SNE iterations between two progress reports. openTSNE evaluates the KL divergence for each report, which
+#: made that iteration 55 % slower (measured at 20,000 points): every 25 iterations costs about 2 % of the
+#: t-SNE, and still moves the job's percent at each of its steps.
+REPORT_EVERY = 25
 
 
 @dataclass(frozen=True)

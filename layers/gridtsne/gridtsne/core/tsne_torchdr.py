@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from gridtsne.core.progress import REPORT_EVERY
+
 #: Called as ``progress(done, total)`` with optimisation iterations.
 IterationProgress = Callable[[int, int], None]
-#: Iterations between two progress calls.
-PROGRESS_EVERY = 25
 #: Distance-matrix elements per block of the neighbour search, by device type.
 BLOCK_ELEMENTS = {"cuda": 1 << 28, "cpu": 1 << 24}
 
@@ -106,7 +106,7 @@ def _model(total: int, learning_rate: float | None, progress: IterationProgress 
         def on_training_step_end(self) -> Any:
             out = super().on_training_step_end()
             done = int(self.n_iter_) + 1
-            if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            if progress is not None and (done % REPORT_EVERY == 0 or done == total):
                 progress(done, total)
             return out
 
@@ -139,7 +139,7 @@ def run(
     settings
         TorchDR's own settings (default :class:`TorchdrSettings`).
     progress
-        Called as ``progress(done, total)`` with iterations: at the start, every :data:`PROGRESS_EVERY`
+        Called as ``progress(done, total)`` with iterations: at the start, every :data:`REPORT_EVERY`
         and at the end.
 
     Returns
