@@ -11,7 +11,7 @@ import boto3
 import numpy as np
 import pytest
 from gridtsne.aws.collection import load_collection
-from gridtsne.aws.vectors import embed_objects, missing, scan
+from gridtsne.aws.vectors import embed_objects, known_content, missing, scan
 from gridtsne.core.embed import Embedder
 from gridtsne.core.model import ModelSpec
 from gridtsne.store import ObjectInfo, S3Store
@@ -81,21 +81,26 @@ def test_known_content_is_reused_not_embedded(store: S3Store) -> None:
     embed_objects(store, "c", [upload(store, "red.png", red)], model)
     shards = [k for k in files(store) if k.endswith(".npz")]
     copy = upload(store, "copy of red.png", red)
-    result = embed_objects(store, "c", [copy], model)
+    result = embed_objects(store, "c", [copy], model, known=known_content(scan(store, "c")))
     assert (result.embedded, result.reused) == (0, 1)
     assert model.embedded == 1 and [k for k in files(store) if k.endswith(".npz")] == shards
     entry = scan(store, "c")[(copy.key, copy.etag)]
     assert entry["shard"] == shards[0].split("/")[-1].removesuffix(".npz") and entry["row"] == 0
+    assert result.content == {entry["hash"]: {"shard": entry["shard"], "row": 0}}
 
 
-def test_a_hash_of_an_unfinished_shard_is_not_reused(store: S3Store) -> None:
+def test_a_batch_writes_its_shard_and_manifest_and_nothing_per_picture(store: S3Store) -> None:
     model = MeanColour()
     red = png((255, 0, 0))
-    embed_objects(store, "c", [upload(store, "red.png", red)], model)
-    for manifest in [k for k in files(store) if k.startswith("vectors/c/shards/") and k.endswith(".json")]:
-        store.client.delete_object(Bucket=BUCKET, Key=manifest)  # its writer died before the manifest
-    result = embed_objects(store, "c", [upload(store, "again.png", red)], model)
-    assert (result.embedded, result.reused) == (1, 0)
+    batch = [upload(store, f"{name}.png", data) for name, data in [("a", red), ("b", png((0, 0, 255)))]]
+    embed_objects(store, "c", batch, model)
+    assert [k.rsplit(".", 1)[1] for k in files(store)] == ["json", "npz"]
+    # Without what the caller knows, content in another shard is embedded again (cheaper than an index);
+    # identical pictures within one batch are embedded once.
+    again = [upload(store, "copy of a.png", red), upload(store, "another copy of a.png", red)]
+    result = embed_objects(store, "c", again, model)
+    assert (result.embedded, result.reused, model.embedded) == (1, 1, 3)
+    assert len(files(store)) == 4
 
 
 def test_load_collection_places_skips_and_reports_duplicates_and_missing(store: S3Store) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gridtsne.aws.collection import Collected, load_collection
-from gridtsne.aws.vectors import embed_objects, missing, scan
+from gridtsne.aws.vectors import embed_objects, known_content, missing, scan
 from gridtsne.core.embed import Embedder
 from gridtsne.core.images import Limits
 from gridtsne.store import ObjectInfo, Store
@@ -118,12 +118,14 @@ def embed_cached(
     # by name (they still share vectors by content).
     tag = hashlib.sha256(repr(source).encode()).hexdigest()[:16]
     tagged = [replace(o, etag=f"{tag}:{o.etag}") for o in inputs]
-    todo = missing(tagged, scan(cache, collection))
+    index = scan(cache, collection)
+    todo, known = missing(tagged, index), known_content(index)
     embedded, done = 0, 0
     if progress:
         progress(0, len(todo))
     for chunk in _chunks(todo):
-        result = embed_objects(cache, collection, chunk, embedder, limits=limits, source=source)
+        result = embed_objects(cache, collection, chunk, embedder, limits=limits, source=source, known=known)
+        known.update(result.content)
         embedded += result.embedded
         done += len(chunk)
         if progress:

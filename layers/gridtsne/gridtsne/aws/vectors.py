@@ -6,18 +6,22 @@ Layout under ``vectors/<collection>/``:
 - ``shards/<id>.json`` — the shard's manifest, written last: ``model``, the record of the model that
   embedded the shard (:meth:`~gridtsne.core.embed.Embedder.describe`: name, sha256, input size...), and
   one entry per input object, ``{"key", "etag", "hash", "shard", "row"}`` (where its vector is) or
-  ``{"key", "etag", "reason"}`` (skipped: not a usable image, and why);
-- ``hashes/<sha256>.json`` — ``{"shard", "row"}``: where the vector of that content lives.
+  ``{"key", "etag", "reason"}`` (skipped: not a usable image, and why).
 
 A shard's id is a hash of its inputs' (key, etag) pairs, so a redelivered batch finds its manifest and does
 nothing, except for objects that shard found deleted before it could read them (:data:`DELETED`): uploaded
 again with the same bytes (so the same ETag), they go into a follow-up shard whose id also names the one
 before, and a job that lists them again embeds them (:func:`missing`).
 
-An image whose content hash is already known (a re-upload, a copy under another key) gets an entry
-pointing at the existing vector and is not embedded again. Several keys with one content are placed once
-and reported as duplicates when a job loads the collection. Loading a collection also gives the model
-record of the shards its vectors come from, so a job's ``layout.json`` names the model without loading it.
+Identical images in one batch are embedded once; an image whose content the caller already knows
+(``known``: content hash to where its vector lives, such as :func:`known_content` of a scan) gets an entry
+pointing at the existing vector and is not embedded again. There is no per-picture index in the bucket: its
+PUT (USD 0.005 per 1,000) and the lookup's GET cost about four times what embedding the picture again does
+(about 41 ms of one Lambda vCPU), so the embedding Lambdas only reuse within their batch, and the command
+line's cache, which scans its manifests anyway, passes what they hold. Several keys with one content are
+placed once and reported as duplicates when a job loads the collection. Loading a collection also gives the
+model record of the shards its vectors come from, so a job's ``layout.json`` names the model without
+loading it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +40,7 @@ from gridtsne.aws.job import STORED_THUMB
 from gridtsne.core.embed import DELETED, Embedder, content_hash, embed_sources, read_source
 from gridtsne.core.images import Limits
 from gridtsne.core.inputs import reader
-from gridtsne.store import NotFoundError, ObjectInfo, Store
+from gridtsne.store import ObjectInfo, Store
 
 __all__ = [
     "THUMB_SIDE",
@@ -44,6 +48,7 @@ __all__ = [
     "collection_prefix",
     "embed_objects",
     "index_entries",
+    "known_content",
     "missing",
     "read_manifests",
     "scan",
@@ -101,6 +106,8 @@ class ShardResult:
     reused: int = 0
     skipped: list[dict[str, str]] = field(default_factory=list)
     redelivered: bool = False
+    #: Where the vector of each content hash of the batch now lives, as ``{"shard", "row"}``.
+    content: dict[str, Entry] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for a handler's response."""
@@ -123,10 +130,12 @@ def embed_objects(
     limits: Limits | None = None,
     workers: int = 8,
     source: Store | None = None,
+    known: Mapping[str, Entry] | None = None,
 ) -> ShardResult:
     """Embed the uploaded ``objects`` of ``collection`` into one shard; content already known is reused.
 
-    ``source`` is where the objects are read (default ``store``, which holds the shards).
+    ``source`` is where the objects are read (default ``store``, which holds the shards); ``known`` maps
+    content hashes to the ``{"shard", "row"}`` of vectors already written (:func:`known_content`).
     """
     prefix = collection_prefix(collection)
     objects = sorted({o.key: o for o in objects}.values(), key=lambda o: o.key)
@@ -141,16 +150,14 @@ def embed_objects(
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(objects)))) as pool:
         blobs = list(pool.map(fetch, objects))
     entries: dict[str, Entry] = {}
-    known: dict[str, Entry] = {}
+    known = dict(known or {})
     fresh: list[tuple[ObjectInfo, bytes]] = []
     for obj, blob in zip(objects, blobs, strict=True):
         if isinstance(blob, str):
             entries[obj.key] = {"key": obj.key, "etag": obj.etag, "reason": blob}
             continue
         digest = content_hash(blob)
-        where = known.get(digest) or _lookup_hash(store, prefix, digest)
-        if where is not None:
-            known[digest] = where
+        if (where := known.get(digest)) is not None:
             entries[obj.key] = {"key": obj.key, "etag": obj.etag, "hash": digest, **where}
         else:
             fresh.append((obj, blob))
@@ -169,7 +176,6 @@ def embed_objects(
         for row, (key, digest) in enumerate(zip(done.keys, done.hashes, strict=True)):
             where = {"shard": sid, "row": row}
             entries[key] = {"key": key, "etag": etags[key], "hash": digest, **where}
-            known[digest] = where
         for dup in done.duplicates:
             entries[dup["key"]] = {**entries[dup["same_as"]], "key": dup["key"], "etag": etags[dup["key"]]}
         for skip in done.skipped:
@@ -180,11 +186,12 @@ def embed_objects(
                 if done.thumbnails is not None
                 else np.zeros((len(done.keys), thumb, thumb, 3), np.uint8)
             )
-            _write_rows(store, prefix, sid, done.vectors, thumbs, done.hashes)
+            _write_rows(store, prefix, sid, done.vectors, thumbs)
         result.embedded = len(done.keys)
     ordered = [entries[o.key] for o in objects]
     result.reused = sum(1 for e in ordered if "hash" in e) - result.embedded
     result.skipped = [{"key": e["key"], "reason": e["reason"]} for e in ordered if "reason" in e]
+    result.content = {e["hash"]: {"shard": e["shard"], "row": e["row"]} for e in ordered if "hash" in e}
     _write_manifest(store, collection, sid, ordered, thumb=thumb, model=embedder.describe())
     return result
 
@@ -209,7 +216,7 @@ def write_shard(
     """
     sid = shard_id(objects)
     prefix = collection_prefix(collection)
-    _write_rows(store, prefix, sid, vectors, thumbs, hashes)
+    _write_rows(store, prefix, sid, vectors, thumbs)
     entries = [
         {"key": o.key, "etag": o.etag, "hash": digest, "shard": sid, "row": row}
         for row, (o, digest) in enumerate(zip(objects, hashes, strict=True))
@@ -218,19 +225,11 @@ def write_shard(
     return sid
 
 
-def _write_rows(
-    store: Store, prefix: str, sid: str, vectors: np.ndarray, thumbs: np.ndarray, hashes: list[str]
-) -> None:
-    """The shard's vectors and thumbnails, and where each content hash's vector lives."""
+def _write_rows(store: Store, prefix: str, sid: str, vectors: np.ndarray, thumbs: np.ndarray) -> None:
+    """The shard's vectors and thumbnails."""
     buffer = io.BytesIO()
     np.savez(buffer, vectors=vectors.astype(np.float32), thumbs=thumbs)
     store.write(f"{prefix}shards/{sid}.npz", buffer.getvalue(), "application/octet-stream")
-    for row, digest in enumerate(hashes):
-        store.write(
-            f"{prefix}hashes/{digest}.json",
-            json.dumps({"shard": sid, "row": row}).encode(),
-            "application/json",
-        )
 
 
 def _write_manifest(
@@ -250,17 +249,6 @@ def _write_manifest(
 
 def _reader(data: bytes) -> Any:
     return lambda: data
-
-
-def _lookup_hash(store: Store, prefix: str, digest: str) -> Entry | None:
-    try:
-        where = json.loads(store.read(f"{prefix}hashes/{digest}.json"))
-    except NotFoundError:
-        return None
-    # The manifest of the shard that holds it must exist, else that shard was never completed.
-    if not store.exists(f"{prefix}shards/{where['shard']}.json"):
-        return None
-    return {"shard": str(where["shard"]), "row": int(where["row"])}
 
 
 def read_manifests(store: Store, collection: str, workers: int = 16) -> dict[str, dict[str, Any]]:
@@ -286,6 +274,11 @@ def index_entries(docs: Iterable[dict[str, Any]]) -> dict[tuple[str, str], Entry
             if pair not in index or ("hash" in entry and "hash" not in index[pair]):
                 index[pair] = entry
     return index
+
+
+def known_content(index: Mapping[tuple[str, str], Entry]) -> dict[str, Entry]:
+    """Where the vector of each content hash in ``index`` (:func:`scan`) lives, as ``{"shard", "row"}``."""
+    return {e["hash"]: {"shard": e["shard"], "row": e["row"]} for e in index.values() if "hash" in e}
 
 
 def missing(inputs: list[ObjectInfo], index: dict[tuple[str, str], Entry]) -> list[ObjectInfo]:
