@@ -3,8 +3,9 @@
 Clustered vectors (Gaussian clusters in 1280 dimensions, as in the big-set benchmark) placed on a grid by
 :func:`gridtsne.core.assign.snap` from a clustered 2-D map, then refined with each worker count in turn,
 alternating, ``--repeat`` times. Prints the median seconds of the refinement and of its PCA
-(``reduce_features``), its CPU seconds (all threads), and the process's peak resident memory during it
-(:class:`benchmarks.bigset.Stages`) with the part above what was resident before (the vectors). Every worker
+(``reduce_features``) and of its swap sweeps, its CPU seconds (all threads), and the process's peak
+resident memory during it (:class:`benchmarks.bigset.Stages`) with the part above what was resident before
+(the vectors), for the whole and for the sweeps alone. Every worker
 count must give the same cells.
 """
 
@@ -18,12 +19,14 @@ from typing import Any
 import numpy as np
 from gridtsne.core import refine as refine_module
 from gridtsne.core.assign import grid_shape, snap
+from gridtsne.core.refine import _Lattice as Lattice
 
 from benchmarks.bigset import Stages
 from benchmarks.measure import median, rss_bytes, table
 
-KEYS = ("seconds", "pca", "cpu", "peak", "above")
-HEADER = ("workers", "seconds", "speed-up", "pca s", "cpu s", "cpu/wall", "peak RSS MiB", "above start MiB")
+KEYS = ("seconds", "pca", "sweeps", "cpu", "peak", "above", "sweeps_above")
+HEADER = ("workers", "seconds", "speed-up", "pca s", "sweeps s", "sweeps speed-up", "cpu s", "cpu/wall",
+          "peak RSS MiB", "above start MiB", "sweeps: above start MiB")  # fmt: skip
 MIB = 2**20
 
 
@@ -39,18 +42,24 @@ def synthetic(n: int, clusters: int, dim: int, seed: int = 0) -> tuple[np.ndarra
 
 
 def measure(vectors: np.ndarray, cells: np.ndarray, workers: int, chunk: int) -> dict[str, Any]:
-    """One refinement: its cells, seconds, PCA seconds, CPU seconds and peak memory (bytes)."""
+    """One refinement: its cells, seconds (all, PCA, sweeps), CPU seconds and peak memory (bytes)."""
     stages, before, cpu = Stages(), rss_bytes(), os.times()
-    with stages.wrap(refine_module, "reduce_features", "pca"), stages.stage("refine"):
+    pca, sweeps = (
+        stages.wrap(refine_module, "reduce_features", "pca"),
+        stages.wrap(Lattice, "sweep", "sweeps"),
+    )
+    with pca, sweeps, stages.stage("refine"):
         out = refine_module.refine(vectors, cells, workers=workers, chunk=chunk)
     used = os.times()
     return {
         "cells": out,
         "seconds": stages.seconds["refine"],
         "pca": stages.seconds["pca"],
+        "sweeps": stages.seconds["sweeps"],
         "cpu": used.user + used.system - cpu.user - cpu.system,
         "peak": stages.peak["refine"],
         "above": stages.peak["refine"] - before,
+        "sweeps_above": stages.peak["sweeps"] - before,
     }
 
 
@@ -67,10 +76,11 @@ def run(n: int, workers: Sequence[int], *, repeat: int, chunk: int, clusters: in
         raise SystemExit("the worker counts gave different cells")
 
     def row(w: int) -> list[object]:
-        seconds, pca, cpu, peak, above = (median([r[k] for r in runs[w]]) for k in KEYS)
-        return [w, seconds, base / seconds, pca, cpu, cpu / seconds, round(peak / MIB), round(above / MIB)]
+        seconds, pca, sweeps, cpu, peak, above, sweeps_above = (median([r[k] for r in runs[w]]) for k in KEYS)
+        return [w, seconds, base / seconds, pca, sweeps, base_sweeps / sweeps, cpu, cpu / seconds,
+                round(peak / MIB), round(above / MIB), round(sweeps_above / MIB)]  # fmt: skip
 
-    base = median([r["seconds"] for r in runs[workers[0]]])
+    base, base_sweeps = (median([r[k] for r in runs[workers[0]]]) for k in ("seconds", "sweeps"))
     rows = [row(w) for w in workers]
     return "\n".join(
         [
