@@ -219,10 +219,9 @@ def _padded(x: np.ndarray, cells: np.ndarray, radius: float) -> tuple[np.ndarray
     shape = (rows + 2 * pad, cols + 2 * pad)
     grid = np.full(shape, -1, dtype=np.int64)
     grid[cells[:, 0] + pad, cells[:, 1] + pad] = np.arange(len(cells))
-    occ = grid >= 0
     feats = np.zeros((*shape, x.shape[1]), dtype=x.dtype)
-    feats[occ] = x[grid[occ]]
-    return grid, occ, feats
+    feats[cells[:, 0] + pad, cells[:, 1] + pad] = x  # written in place: no copy of x on the way
+    return grid, grid >= 0, feats
 
 
 class _Lattice:
