@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from gridtsne.core.assign import cell_targets, snap
@@ -53,3 +55,31 @@ def test_reduced_features_keep_distances_of_low_rank_data() -> None:
         return np.linalg.norm(a[:100] - a[100:200], axis=1)
 
     assert np.allclose(gaps(x), gaps(low), rtol=1e-4)
+
+
+def test_refine_gives_the_same_cells_for_any_workers_and_chunks() -> None:
+    rng = np.random.default_rng(6)
+    centres = rng.normal(size=(5, 24))
+    features = centres[rng.integers(0, 5, 700)] + rng.normal(size=(700, 24))
+    cells = snap(rng.normal(size=(700, 2)), 28, 27)  # with holes, and far from sorted
+    params = RefineParams(dims=16, max_sweeps=3)
+    one = refine(features, cells, params, workers=1)
+    assert not np.array_equal(one, cells)  # it swapped
+    for workers in (2, 3):
+        assert np.array_equal(refine(features, cells, params, workers=workers), one)
+    # One candidate per chunk, and a few: many chunks per phase, a short last one.
+    for chunk in (1, 4 * 8 * 16 * 7):
+        assert np.array_equal(refine(features, cells, params, workers=3, chunk=chunk), one)
+
+
+def test_every_sweep_lowers_the_energy_or_stops() -> None:
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(400, 10))
+    cells = snap(rng.normal(size=(400, 2)), 21, 20)
+    x = reduce_features(features, 10)
+    energies = [local_energy(x, cells)]
+    for sweeps in range(1, 5):
+        out = refine(features, cells, RefineParams(dims=10, max_sweeps=sweeps), workers=2, chunk=1000)
+        energies.append(local_energy(x, out))
+    assert all(later <= earlier for earlier, later in itertools.pairwise(energies))
+    assert energies[-1] < energies[0]

@@ -18,6 +18,11 @@ C(x at a) = Σ_n w ‖x − f(n)‖ over a's neighbours as they are now,
 the last term correcting for a and b being each other's neighbours. A sweep visits every direction and
 sub-lattice; at most ``max_sweeps`` sweeps run, fewer when one swaps nothing.
 
+The candidates of a sub-lattice are independent (no candidate's neighbourhood holds a cell that another
+one swaps): they are evaluated and swapped in chunks (:data:`CHUNK_ELEMENTS` floats at most per thread) on
+a pool of threads, one per usable core (NumPy releases the GIL in the gathers and the arithmetic), and the
+result is the same for any number of threads and any chunk size.
+
 Measured (``python -m benchmarks.quality``, six labelled collections of 1,000–2,000 pictures, 3 seeds,
 DPQ16 in one fixed reference embedding), against the same run without it: DPQ16 rises on every
 collection, by 0.009 (digits, 0.879 → 0.888) to 0.057 (cut-out stamps, 0.882 → 0.939), 0.021 on
@@ -29,11 +34,15 @@ but lowers the label accuracy; 32 components are too few (DPQ16 can fall); squar
 from __future__ import annotations
 
 import math
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
+
+from gridtsne.core.embed import cpu_count
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,11 @@ def neighbour_offsets(radius: float) -> tuple[np.ndarray, np.ndarray]:
     weights = 1.0 / (offsets**2).sum(axis=1).astype(np.float64)
     return offsets, weights
 
+
+#: Elements (floats) of the largest array one thread computes at a time in :func:`refine` (the differences
+#: between x and y and the neighbours of a and b: 4 × candidates × neighbours × dims): 2^20, 4 MiB of
+#: float32, 256 candidates of 8 neighbours in 128 dimensions.
+CHUNK_ELEMENTS = 1 << 20
 
 #: Swap partners: one of each ± pair of the 8 directions.
 SWAP_STEPS = ((0, 1), (1, -1), (1, 0), (1, 1))
@@ -148,7 +162,13 @@ def local_energy(features: np.ndarray, cells: np.ndarray, *, radius: float = 1.5
 
 
 def refine(
-    features: np.ndarray, cells: np.ndarray, params: RefineParams | None = None, *, seed: int = 0
+    features: np.ndarray,
+    cells: np.ndarray,
+    params: RefineParams | None = None,
+    *,
+    seed: int = 0,
+    workers: int | None = None,
+    chunk: int = CHUNK_ELEMENTS,
 ) -> np.ndarray:
     """Improve a grid arrangement by swapping neighbouring cells that bring similar images closer.
 
@@ -163,6 +183,12 @@ def refine(
         Settings (default :class:`RefineParams`).
     seed
         Seed of the randomised PCA.
+    workers
+        Threads evaluating the swaps (default: every core this process may use). The result does not
+        depend on it.
+    chunk
+        Elements (floats) of the largest array one thread computes at a time (see
+        :data:`CHUNK_ELEMENTS`); it bounds the memory, the result does not depend on it.
 
     Returns
     -------
@@ -174,26 +200,12 @@ def refine(
     cells = np.asarray(cells, dtype=np.int64)
     if len(cells) < 3 or params.max_sweeps < 1:
         return cells.copy()
-    x = reduce_features(features, params.dims, seed=seed)
-    grid, occ, feats = _padded(x, cells, params.radius)
-    offsets, weights = neighbour_offsets(params.radius)
-    weight_of = {(int(a), int(b)): float(w) for (a, b), w in zip(offsets, weights, strict=True)}
-    pad = _pad(params.radius)
-    for _ in range(params.max_sweeps):
-        swapped = 0
-        for step in SWAP_STEPS:
-            stride = math.floor(params.radius) + 2
-            for phase in np.ndindex(stride, stride):
-                swapped += _swap_phase(grid, occ, feats, (offsets, weights), pad, step, phase, stride,
-                                       weight_of.get(step, 0.0))  # fmt: skip
-        if swapped == 0:
-            break
-    rows, cols = grid.shape[0] - 2 * pad, grid.shape[1] - 2 * pad
-    inner = grid[pad : pad + rows, pad : pad + cols]
-    where = np.argwhere(inner >= 0)
-    out = np.empty_like(cells)
-    out[inner[where[:, 0], where[:, 1]]] = where
-    return out
+    lattice = _Lattice(reduce_features(features, params.dims, seed=seed), cells, params.radius, chunk)
+    with ThreadPoolExecutor(max_workers=max(1, workers or cpu_count())) as pool:
+        for _ in range(params.max_sweeps):
+            if lattice.sweep(pool) == 0:
+                break
+    return lattice.cells()
 
 
 def _pad(radius: float) -> int:
@@ -207,60 +219,89 @@ def _padded(x: np.ndarray, cells: np.ndarray, radius: float) -> tuple[np.ndarray
     shape = (rows + 2 * pad, cols + 2 * pad)
     grid = np.full(shape, -1, dtype=np.int64)
     grid[cells[:, 0] + pad, cells[:, 1] + pad] = np.arange(len(cells))
-    occ = grid >= 0
     feats = np.zeros((*shape, x.shape[1]), dtype=x.dtype)
-    feats[occ] = x[grid[occ]]
-    return grid, occ, feats
+    feats[cells[:, 0] + pad, cells[:, 1] + pad] = x  # written in place: no copy of x on the way
+    return grid, grid >= 0, feats
 
 
-def _swap_phase(
-    grid: np.ndarray,
-    occ: np.ndarray,
-    feats: np.ndarray,
-    neighbourhood: tuple[np.ndarray, np.ndarray],
-    pad: int,
-    step: tuple[int, int],
-    phase: tuple[int, ...],
-    stride: int,
-    pair_w: float,
-) -> int:
-    """Evaluate every swap (a, a + step) with a on one sub-lattice; apply the improving ones; count them."""
-    offsets, weights = neighbourhood
-    rows, cols = grid.shape[0] - 2 * pad, grid.shape[1] - 2 * pad
-    dr, dc = step
-    grid_r, grid_c = np.meshgrid(
-        np.arange(phase[0], rows, stride), np.arange(phase[1], cols, stride), indexing="ij"
-    )
-    rr, cc = grid_r.ravel(), grid_c.ravel()
-    rb, cb = rr + dr, cc + dc
-    keep = (rb >= 0) & (rb < rows) & (cb >= 0) & (cb < cols)
-    pa, qa, pb, qb = rr[keep] + pad, cc[keep] + pad, rb[keep] + pad, cb[keep] + pad
-    both = occ[pa, qa] & occ[pb, qb]
-    if not both.any():
-        return 0
-    pa, qa, pb, qb = pa[both], qa[both], pb[both], qb[both]
-    # Every candidate's neighbourhoods at both cells, (P, K, D), and which of those cells hold images.
-    width = grid.shape[1]
-    flat = feats.reshape(-1, feats.shape[2])
-    near_a = (pa[None] + offsets[:, :1]) * width + qa[None] + offsets[:, 1:]
-    near_b = (pb[None] + offsets[:, :1]) * width + qb[None] + offsets[:, 1:]
-    feats_a, feats_b = flat[near_a], flat[near_b]
-    w_a = occ.ravel()[near_a] * weights[:, None]
-    w_b = occ.ravel()[near_b] * weights[:, None]
-    fx, fy = feats[pa, qa], feats[pb, qb]
+class _Lattice:
+    """The grid being refined, padded by the radius, with flat views: image per cell (−1: hole),
+    occupancy and features; the neighbourhood as flat steps and weights; the swap candidates."""
 
-    def cost(f: np.ndarray, around: np.ndarray, w: np.ndarray) -> np.ndarray:
-        gap = around - f[None]
-        return np.asarray((w * np.sqrt(np.einsum("pkd,pkd->pk", gap, gap))).sum(axis=0))
+    def __init__(self, x: np.ndarray, cells: np.ndarray, radius: float, chunk: int) -> None:
+        self.pad = _pad(radius)
+        self.grid, occ, feats = _padded(x, cells, radius)
+        self.width = self.grid.shape[1]
+        self.index, self.occupied = self.grid.reshape(-1), occ.reshape(-1)
+        self.feats = feats.reshape(-1, x.shape[1])
+        offsets, self.weights = neighbour_offsets(radius)
+        self.around = offsets[:, 0] * self.width + offsets[:, 1]
+        self.weight_of = {(int(a), int(b)): float(w) for (a, b), w in zip(offsets, self.weights, strict=True)}
+        stride, size = math.floor(radius) + 2, max(1, chunk // (4 * len(offsets) * x.shape[1]))
+        self.phases: list[tuple[list[np.ndarray], list[np.ndarray], float]] = []  # a, b in chunks; w(b − a)
+        for step in SWAP_STEPS:
+            for phase in np.ndindex(stride, stride):
+                a, b = self._candidates(step, phase, stride)
+                chunks = [slice(i, i + size) for i in range(0, len(a), size)]
+                self.phases.append(
+                    ([a[c] for c in chunks], [b[c] for c in chunks], self.weight_of.get(step, 0.0))
+                )
 
-    before = cost(fx, feats_a, w_a) + cost(fy, feats_b, w_b)
-    after = cost(fy, feats_a, w_a) + cost(fx, feats_b, w_b)
-    gap = fx - fy
-    delta = after - before + 2 * pair_w * np.sqrt(np.einsum("ij,ij->i", gap, gap))
-    better = delta < -1e-6 * np.maximum(1e-12, np.abs(before))
-    if not better.any():
-        return 0
-    pa, qa, pb, qb = pa[better], qa[better], pb[better], qb[better]
-    grid[pa, qa], grid[pb, qb] = grid[pb, qb], grid[pa, qa].copy()
-    feats[pa, qa], feats[pb, qb] = feats[pb, qb], feats[pa, qa].copy()
-    return int(better.sum())
+    def _candidates(
+        self, step: tuple[int, int], phase: tuple[int, ...], stride: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The flat cells a on one sub-lattice and b = a + step, both occupied (holes never move)."""
+        rows, cols = self.grid.shape[0] - 2 * self.pad, self.width - 2 * self.pad
+        dr, dc = step
+        grid_r, grid_c = np.meshgrid(
+            np.arange(phase[0], rows, stride), np.arange(phase[1], cols, stride), indexing="ij"
+        )
+        rr, cc = grid_r.ravel(), grid_c.ravel()
+        keep = (rr + dr >= 0) & (rr + dr < rows) & (cc + dc >= 0) & (cc + dc < cols)
+        a = (rr[keep] + self.pad) * self.width + cc[keep] + self.pad
+        b = a + dr * self.width + dc
+        both = self.occupied[a] & self.occupied[b]
+        return a[both], b[both]
+
+    def sweep(self, pool: Executor) -> int:
+        """Every direction and sub-lattice in turn: swap the pairs that lower the energy; count them.
+
+        A sub-lattice's candidates are far enough apart that no candidate's neighbourhood holds a cell
+        that another one swaps: its chunks are evaluated and swapped independently, spread over ``pool``.
+        """
+        swapped = 0
+        for a, b, pair_w in self.phases:
+            swapped += sum(pool.map(self._swap, a, b, repeat(pair_w)))
+        return swapped
+
+    def _swap(self, a: np.ndarray, b: np.ndarray, pair_w: float) -> int:
+        """Swap the contents of the flat cells ``a`` and ``b`` where that lowers the energy; count them."""
+        better = self._improves(a, b, pair_w)
+        a, b = a[better], b[better]
+        self.index[a], self.index[b] = self.index[b], self.index[a].copy()
+        self.feats[a], self.feats[b] = self.feats[b], self.feats[a].copy()
+        return len(a)
+
+    def _improves(self, a: np.ndarray, b: np.ndarray, pair_w: float) -> np.ndarray:
+        """Whether swapping the contents of flat cells ``a`` and ``b`` lowers the energy, per pair."""
+        ab = np.stack([a, b])
+        near = ab[:, None, :] + self.around[:, None]  # (2, K, P): the neighbours of a and of b
+        w = self.occupied[near] * self.weights[:, None]
+        f = self.feats[ab]  # (2, P, D): x (at a) and y (at b)
+        gap = self.feats[near][:, None] - f[None, :, None]  # (2, 2, K, P, D): at a and b, x and y
+        terms = w[:, None] * np.sqrt(np.einsum("...d,...d->...", gap, gap))
+        cost = terms[:, :, 0].copy()  # C(x at a), C(y at a); C(x at b), C(y at b)
+        for term in terms[:, :, 1:].transpose(2, 0, 1, 3):  # summed in order, however many candidates
+            cost += term
+        before, after = cost[0, 0] + cost[1, 1], cost[0, 1] + cost[1, 0]
+        gap_xy = f[0] - f[1]
+        delta = after - before + 2 * pair_w * np.sqrt(np.einsum("ij,ij->i", gap_xy, gap_xy))
+        return np.asarray(delta < -1e-6 * np.maximum(1e-12, np.abs(before)))
+
+    def cells(self) -> np.ndarray:
+        """The (N, 2) cell of every image, unpadded."""
+        inner = self.grid[self.pad : -self.pad, self.pad : -self.pad]
+        where = np.argwhere(inner >= 0)
+        out = np.empty_like(where)
+        out[inner[where[:, 0], where[:, 1]]] = where
+        return out
