@@ -89,6 +89,7 @@ def test_a_labelled_set_maps_as_well_as_with_opentsne() -> None:
     for backend in ("opentsne", "pytorch"):
         reduced = reduce_recorded(vectors, ReduceParams(backend=backend))
         scores[backend] = knn_label_accuracy(snap(reduced.points, *grid_shape(1000)), labels, k=10)
+    # Seed 0: openTSNE 0.929, this 0.924 (1 and 4 s); openTSNE's own spread over seeds is about 0.005.
     assert scores["pytorch"] > scores["opentsne"] - 0.02, scores
 
 

@@ -46,18 +46,20 @@ class FftSettings:
     """Settings of the optimisation beyond the schedule (openTSNE 1.0's defaults).
 
     With these and the product's schedule the maps score as openTSNE's, and above TorchDR's sampled
-    ``InfoTSNE`` (:mod:`gridtsne.core.tsne_torchdr`). Measured on the CPU (``python -m benchmarks.gpu_tsne
-    --backends opentsne,pytorch,torchdr --seeds 0,1``, grid-snapped maps; mean of seeds 0 and 1; openTSNE's
-    spread over seeds is about ±0.001–0.005 DPQ16 and ±0.005–0.010 10-NN), DPQ16 / 10-NN:
+    ``InfoTSNE`` (:mod:`gridtsne.core.tsne_torchdr`). Measured on two shared CPU cores (``python -m
+    benchmarks.gpu_tsne --backends opentsne,pytorch --seeds 0,1``, grid-snapped maps, mean of the two
+    seeds; openTSNE's spread over seeds is about ±0.001–0.005 DPQ16 and ±0.005–0.010 10-NN), DPQ16 / 10-NN
+    / seconds:
 
-    - :mod:`benchmarks.labelled`, 21,553 pictures, 20 labels: this 0.8463 / 0.8058, openTSNE 0.8465 /
-      0.8016, TorchDR 0.8377 / 0.7830 (seed 0 only: 41 minutes on this CPU);
-    - ``--set synthetic --n 20000`` (100 labels in 50 dimensions): this 0.8379 / 0.9681, openTSNE
-      0.8303 / 0.9659.
+    - :mod:`benchmarks.labelled` (21,553 pictures, 20 labels): this 0.8482 / 0.8045 / 65 s, openTSNE
+      0.8465 / 0.8016 / 12 s; TorchDR (``--backends torchdr``, seed 0 only, the machine loaded)
+      0.8377 / 0.7830 / 41 min;
+    - ``--set synthetic --n 20000`` (100 labels in 50 dimensions): this 0.8374 / 0.9676 / 56 s,
+      openTSNE 0.8303 / 0.9659 / 11 s.
 
-    On two shared CPU cores it is several times slower than openTSNE (which the CPU runs); on a GPU every
-    step is a few dense kernels: the FFTs of a grid of at most a few thousand nodes a side, and gathers and
-    scatters over the N · 3 · perplexity affinities.
+    On the CPU it is about five times slower than openTSNE, which runs there; on a GPU each iteration is a
+    few dense kernels: FFTs of a grid of at most a few thousand nodes a side, and gathers and scatters over
+    the N · 3 · perplexity affinities.
 
     ``n_interpolation_points`` nodes per box and axis; the map's square is cut into
     ``max(min_num_intervals, side / ints_in_interval)`` boxes per axis, rounded up to a :func:`smooth`
