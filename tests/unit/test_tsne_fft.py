@@ -118,3 +118,11 @@ def test_the_reduction_runs_it_when_asked_maps_clusters_apart_and_reports_each_i
 
 def test_grid_sides_are_fast_fft_lengths() -> None:
     assert [tsne_fft.smooth(n) for n in (1, 11, 50, 97, 121, 1000)] == [1, 12, 50, 98, 125, 1000]
+
+
+def test_other_tails_than_cauchy_are_refused() -> None:
+    from gridtsne.core.reduce import ReduceParams, reduce_recorded
+
+    vectors = np.random.default_rng(0).normal(size=(40, 6)).astype(np.float32)
+    with pytest.raises(ValueError, match="dof 1"):
+        reduce_recorded(vectors, ReduceParams(backend="pytorch", dof=0.8))
