@@ -52,8 +52,8 @@ class FftSettings:
     / seconds:
 
     - :mod:`benchmarks.labelled` (21,553 pictures, 20 labels): this 0.8482 / 0.8045 / 65 s, openTSNE
-      0.8465 / 0.8016 / 12 s; TorchDR (``--backends torchdr``, seed 0 only, the machine loaded)
-      0.8377 / 0.7830 / 41 min;
+      0.8465 / 0.8016 / 12 s; TorchDR (``--backends torchdr``) 0.8378 / 0.7836 / 448 s (seed 1; seed 0
+      took 41 min on the loaded machine);
     - ``--set synthetic --n 20000`` (100 labels in 50 dimensions): this 0.8374 / 0.9676 / 56 s,
       openTSNE 0.8303 / 0.9659 / 11 s.
 

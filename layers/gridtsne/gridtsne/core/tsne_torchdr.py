@@ -37,10 +37,10 @@ class TorchdrSettings:
     10-NN label accuracy: at 2,000 pictures openTSNE 0.692; TorchDR with its ``auto`` rate and openTSNE's
     375 iterations 0.630, openTSNE's rate 0.664, and this schedule 0.677. At 10,000 with these settings
     DPQ16 0.848 and 10-NN 0.754 against openTSNE's 0.866 and 0.771. At 21,553 with these settings
-    (``python -m benchmarks.gpu_tsne --backends opentsne,pytorch,torchdr``, seed 0; 41 minutes on the
-    loaded CPU) DPQ16 0.8377 and 10-NN 0.7830, against openTSNE's 0.8474 and 0.8011 and
-    :mod:`gridtsne.core.tsne_fft`'s 0.8474 and 0.8020: below openTSNE by more than its spread over seeds,
-    so the GPU runs :mod:`~gridtsne.core.tsne_fft` and this stays for comparisons.
+    (``python -m benchmarks.gpu_tsne --backends opentsne,pytorch,torchdr --seeds 0,1``, CPU, 448 s) DPQ16
+    0.8378 and 10-NN 0.7836, against openTSNE's 0.8465 and 0.8016 and :mod:`gridtsne.core.tsne_fft`'s
+    0.8482 and 0.8045: below openTSNE by more than its spread over seeds, so the GPU runs
+    :mod:`~gridtsne.core.tsne_fft` and this stays for comparisons.
     """
 
     early_exaggeration_iter: int = 250
