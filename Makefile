@@ -74,8 +74,8 @@ N ?= 10000
 bench-bigset: venv
 	$(BIN)/python -m benchmarks.bigset --n $(N)
 
-# What benchmarks/gpu_check.sh carries to a GPU machine without network (wheels/, gitignored): TorchDR's and
-# pmtiles' wheels, the library's other dependencies for that machine's Python (GPU_PY; NumPy and SciPy are
+# What benchmarks/gpu_check.sh carries to a GPU machine without network (wheels/, gitignored): TorchDR's (for
+# the comparison) and pmtiles' wheels, the library's other dependencies for that machine's Python (GPU_PY; NumPy and SciPy are
 # expected there, with PyTorch), and the labelled set's PCA-50 vectors.
 GPU_PY ?= 3.12
 GPU_WHEELS := torchdr==0.5 pmtiles==3.8.1 scikit-learn==1.9.1 joblib threadpoolctl openTSNE==1.0.4 lap==0.5.13 \

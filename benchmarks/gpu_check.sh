@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The GPU check, run once on a machine with a CUDA GPU and PyTorch (no network): measures TorchDR's t-SNE
-# (gridtsne.core.tsne_torchdr) against openTSNE on the labelled set, TorchDR alone at 100k and 1M synthetic
-# labelled vectors (seconds, DPQ16, 10-NN), then the big-set job at 1M (benchmarks.bigset, when present).
+# The GPU check, run once on a machine with a CUDA GPU and PyTorch (no network): measures the PyTorch t-SNE
+# (gridtsne.core.tsne_fft) and TorchDR's (gridtsne.core.tsne_torchdr) against openTSNE on the labelled set,
+# both at 100k and the PyTorch one at 1M synthetic labelled vectors (seconds, DPQ16, 10-NN), then the big-set
+# job at 1M (benchmarks.bigset, when present).
 # Finishes within ~8 minutes (each step gets what is left of the budget), prints a compact summary and
 # writes every result under $OUT (default out/gpu_check).
 #
@@ -70,14 +71,14 @@ step() {  # step NAME SECONDS_WANTED COMMAND...: run with what is left of the bu
   tail -6 "$OUT/$name.log"
 }
 
-step labelled 120 $PY -m benchmarks.gpu_tsne --vectors "$WHEELS/labelled.npz" --backends torchdr,opentsne \
+step labelled 120 $PY -m benchmarks.gpu_tsne --vectors "$WHEELS/labelled.npz" --backends pytorch,torchdr,opentsne \
   --json "$OUT/labelled.json"
-step synthetic-100k 90 $PY -m benchmarks.gpu_tsne --set synthetic --n 100000 --backends torchdr \
+step synthetic-100k 90 $PY -m benchmarks.gpu_tsne --set synthetic --n 100000 --backends pytorch,torchdr \
   --json "$OUT/synthetic-100k.json"
-step synthetic-1m 180 $PY -m benchmarks.gpu_tsne --set synthetic --n 1000000 --backends torchdr --queries 1000 \
+step synthetic-1m 180 $PY -m benchmarks.gpu_tsne --set synthetic --n 1000000 --backends pytorch --queries 1000 \
   --json "$OUT/synthetic-1m.json"
 if [ -f benchmarks/bigset.py ]; then
-  step bigset-1m 300 env GRIDTSNE_TSNE_BACKEND=torchdr $PY -m benchmarks.bigset --n 1000000
+  step bigset-1m 300 env GRIDTSNE_TSNE_BACKEND=pytorch $PY -m benchmarks.bigset --n 1000000
 else
   echo "[bigset-1m] skipped: benchmarks/bigset.py is not in this tree" | tee "$OUT/bigset-1m.log"
 fi

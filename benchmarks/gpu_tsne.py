@@ -1,6 +1,7 @@
-"""openTSNE against TorchDR (GPU t-SNE) on the same PCA-50 vectors: seconds and grid quality.
+"""openTSNE against the GPU t-SNEs on the same PCA-50 vectors: seconds and grid quality.
 
-``python -m benchmarks.gpu_tsne [--set labelled|synthetic] [--n N] [--backends opentsne,torchdr]``
+``python -m benchmarks.gpu_tsne [--set labelled|synthetic] [--n N] [--backends opentsne,pytorch,torchdr]
+[--seeds 0,1]``
 
 Each backend maps the same PCA-50 vectors with :func:`gridtsne.core.reduce.reduce_recorded` (the product's
 settings, ``ReduceParams(backend=...)``); the map is snapped to the grid (:func:`gridtsne.core.assign.snap`)
@@ -14,8 +15,9 @@ and scored with
 Sets: ``labelled`` is :mod:`benchmarks.labelled` (21,553 digits and animal silhouettes, twenty labels,
 embedded by the product's model), or the ``.npz`` that ``--save`` wrote (``--vectors``, for a machine
 without the registries); ``synthetic`` is a labelled mixture of Gaussians in 50 dimensions
-(:func:`synthetic`), for sizes no labelled set here reaches. Runs on the CPU (TorchDR forced onto it) and
-on a GPU; ``--json`` writes the rows.
+(:func:`synthetic`), for sizes no labelled set here reaches. Runs on the CPU (the GPU backends forced onto
+it) and on a GPU; each backend runs once per seed (``--seeds``: the t-SNE's seed and the 10-NN sample's),
+and with several seeds a ``mean`` row per backend follows; ``--json`` writes the rows.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Row:
     set: str
     n: int
     backend: str
+    seed: int
     seconds: float
     dpq16: float
     neighbours: float
@@ -82,6 +85,7 @@ def score(data: Labelled, backend: str, *, queries: int, seed: int = 0) -> Row:
         data.name,
         n,
         reduced.method["backend"],
+        seed,
         round(seconds, 1),
         quality["dpq16"],
         quality["neighbours"],
@@ -95,7 +99,8 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu_tsne", description=__doc__)
     parser.add_argument("--set", choices=["labelled", "synthetic"], default="labelled")
     parser.add_argument("--n", type=int, help="images (default: the whole labelled set, 100,000 synthetic)")
-    parser.add_argument("--backends", default="opentsne,torchdr", help="comma-separated; none: only --save")
+    parser.add_argument("--backends", default="opentsne,pytorch", help="comma-separated; none: only --save")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds, each backend runs once per seed")
     parser.add_argument("--queries", type=int, default=5000, help="images whose 10-NN vote is scored")
     parser.add_argument("--vectors", type=Path, help="the labelled set from this .npz (written by --save)")
     parser.add_argument("--save", type=Path, help="write the labelled set's PCA-50 vectors and labels here")
@@ -108,12 +113,22 @@ def main(argv: list[str] | None = None) -> list[Row]:
         if args.save:
             data.save(args.save)
         data = data.subset(args.n) if args.n else data
-    rows = []
-    for backend in [b for b in args.backends.split(",") if b and b != "none"]:
-        rows.append(score(data, backend, queries=args.queries))
-        print(f"{rows[-1].backend}: {rows[-1].seconds} s {rows[-1].method}", flush=True)
-    header = ["set", "N", "backend", "seconds", "DPQ16", "neighbours", "10-NN"]
-    print(table(header, [[r.set, r.n, r.backend, r.seconds, r.dpq16, r.neighbours, r.knn10] for r in rows]))
+    rows, seeds = [], [int(s) for s in args.seeds.split(",")]
+    for seed in seeds:
+        for backend in [b for b in args.backends.split(",") if b and b != "none"]:
+            rows.append(score(data, backend, queries=args.queries, seed=seed))
+            print(f"{rows[-1].backend} seed {seed}: {rows[-1].seconds} s {rows[-1].method}", flush=True)
+    header = ["set", "N", "backend", "seed", "seconds", "DPQ16", "neighbours", "10-NN"]
+    lines = [[r.set, r.n, r.backend, r.seed, r.seconds, r.dpq16, r.neighbours, r.knn10] for r in rows]
+    if len(seeds) > 1:
+        for backend in dict.fromkeys(r.backend for r in rows):
+            mine = [r for r in rows if r.backend == backend]
+            means = [
+                float(np.mean([getattr(r, f) for r in mine]))
+                for f in ("seconds", "dpq16", "neighbours", "knn10")
+            ]
+            lines.append([data.name, mine[0].n, backend, "mean", *means])
+    print(table(header, lines))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))

@@ -1,5 +1,5 @@
-"""The t-SNE backend is chosen at run time: openTSNE without a CUDA device, TorchDR with one; a setting
-forces either; what ran is recorded in the layout's params."""
+"""The t-SNE backend is chosen at run time: openTSNE without a CUDA device, the PyTorch one with one; a
+setting forces any of them (TorchDR too); what ran is recorded in the layout's params."""
 
 from __future__ import annotations
 
@@ -78,16 +78,12 @@ def test_torch_that_sees_no_device_despite_the_node_means_opentsne(monkeypatch: 
     assert choose() == "opentsne"
 
 
-def test_a_cuda_device_and_torchdr_choose_torchdr(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_cuda_device_chooses_pytorch_with_or_without_torchdr(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_torch(monkeypatch, cuda=True)
     fake_torchdr(monkeypatch, importable=True)
-    assert choose() == "torchdr"
-
-
-def test_a_cuda_device_without_torchdr_falls_back_to_opentsne(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_torch(monkeypatch, cuda=True)
+    assert choose() == "pytorch"
     fake_torchdr(monkeypatch, importable=False)
-    assert choose() == "opentsne"
+    assert choose() == "pytorch"
 
 
 def test_the_setting_forces_opentsne_even_on_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +91,7 @@ def test_the_setting_forces_opentsne_even_on_a_gpu(monkeypatch: pytest.MonkeyPat
     fake_torchdr(monkeypatch, importable=True)
     monkeypatch.setenv(BACKEND_ENV, "openTSNE")
     assert choose() == "opentsne"
-    assert choose("auto") == "torchdr"  # the parameter wins over the environment
+    assert choose("auto") == "pytorch"  # the parameter wins over the environment
 
 
 def test_the_setting_forces_torchdr_without_a_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -105,11 +101,23 @@ def test_the_setting_forces_torchdr_without_a_gpu(monkeypatch: pytest.MonkeyPatc
     assert choose() == "torchdr"
 
 
-def test_forced_torchdr_that_cannot_import_is_a_clear_error(
-    no_torch: None, monkeypatch: pytest.MonkeyPatch
+def test_the_setting_forces_pytorch_without_a_gpu_and_without_torchdr(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(BACKEND_ENV, "torchdr")
+    fake_torch(monkeypatch, cuda=False)
+    fake_torchdr(monkeypatch, importable=False)
+    monkeypatch.setenv(BACKEND_ENV, "PyTorch")
+    assert choose() == "pytorch"
     with pytest.raises(BackendUnavailableError, match="'torchdr' was asked for but it does not import"):
+        choose("torchdr")
+
+
+@pytest.mark.parametrize("backend", ["pytorch", "torchdr"])
+def test_a_forced_backend_that_cannot_import_is_a_clear_error(
+    backend: str, no_torch: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(BACKEND_ENV, backend)
+    with pytest.raises(BackendUnavailableError, match=f"'{backend}' was asked for but it does not import"):
         choose()
     with pytest.raises(BackendUnavailableError):
         reduce_recorded(clusters(30), QUICK)

@@ -63,7 +63,7 @@ def test_container_entry_point_reads_and_writes_local_folders(stack: EmbeddedSta
     ]
     layout = json.loads((out / "layout.json").read_text())
     check(layout, [o.key for o in list_inputs(bucket, "uploads/sage/").images])
-    # No CUDA device here: openTSNE ran, and the layout says so (on the GPU instance: "torchdr").
+    # No CUDA device here: openTSNE ran, and the layout says so (on the GPU instance: "pytorch").
     assert layout["params"]["tsne"]["backend"] == "opentsne"
     # Nothing was written to the bucket: SageMaker uploads the output folder itself.
     assert not bucket.exists(f"visualizations/{job}/layout.json")

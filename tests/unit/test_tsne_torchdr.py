@@ -1,5 +1,5 @@
-"""The GPU t-SNE path: its blocked neighbour search is exact, and TorchDR maps clusters apart (run where
-TorchDR is installed; the job's image has it)."""
+"""TorchDR's t-SNE, kept for comparisons: it maps clusters apart and reports its iterations (run where
+TorchDR is installed)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,6 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from gridtsne.core import tsne_torchdr  # noqa: E402 - needs PyTorch
-
-
-def test_blocked_neighbour_search_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(257, 7)).astype(np.float32)
-    monkeypatch.setitem(tsne_torchdr.BLOCK_ELEMENTS, "cpu", 257 * 10)  # 10 rows a block: 26 blocks
-    distances, indices = tsne_torchdr.knn(torch.from_numpy(x), 5)
-    full = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
-    np.fill_diagonal(full, np.inf)
-    expected = np.argsort(full, axis=1)[:, :5]
-    assert (indices.numpy() == expected).all()
-    assert np.allclose(distances.numpy(), np.take_along_axis(full, expected, axis=1), atol=1e-4)
 
 
 def test_torchdr_maps_clusters_apart_and_reports_iterations() -> None:

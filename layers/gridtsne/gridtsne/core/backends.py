@@ -1,15 +1,18 @@
-"""Which t-SNE implementation runs: openTSNE on the CPU, or TorchDR on a CUDA GPU, chosen at run time.
+"""Which t-SNE implementation runs: openTSNE on the CPU, or the PyTorch one on a CUDA GPU, chosen at run time.
 
 ``GRIDTSNE_TSNE_BACKEND`` (or :attr:`gridtsne.core.reduce.ReduceParams.backend`) says which:
 
-- ``auto`` (default): TorchDR when PyTorch sees a CUDA device and TorchDR imports, openTSNE otherwise;
+- ``auto`` (default): ``pytorch`` when PyTorch sees a CUDA device, openTSNE otherwise;
 - ``opentsne``: always openTSNE;
-- ``torchdr``: always TorchDR, on the GPU when there is one and on the CPU otherwise (for comparisons);
+- ``pytorch``: always :mod:`gridtsne.core.tsne_fft` (openTSNE's method in PyTorch), on the GPU when there
+  is one and on the CPU otherwise; :class:`BackendUnavailableError` when PyTorch does not import;
+- ``torchdr``: always TorchDR's sampled ``InfoTSNE`` (:mod:`gridtsne.core.tsne_torchdr`), for
+  comparisons: its maps score below openTSNE's (measured in :class:`~gridtsne.core.tsne_fft.FftSettings`);
   :class:`BackendUnavailableError` when PyTorch or TorchDR does not import.
 
-PyTorch is imported only where an NVIDIA device exists and PyTorch and TorchDR are installed: the Lambdas
-and the command line on a machine without a GPU choose openTSNE without importing it (seconds and
-hundreds of MB), even where it is installed.
+PyTorch is imported only where an NVIDIA device exists and PyTorch is installed: the Lambdas and the
+command line on a machine without a GPU choose openTSNE without importing it (seconds and hundreds of MB),
+even where it is installed.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from pathlib import Path
 #: Environment variable that forces a backend.
 BACKEND_ENV = "GRIDTSNE_TSNE_BACKEND"
 #: The values it takes.
-BACKENDS = ("auto", "opentsne", "torchdr")
+BACKENDS = ("auto", "opentsne", "pytorch", "torchdr")
 OPENTSNE = "opentsne"
+PYTORCH = "pytorch"
 TORCHDR = "torchdr"
 
 
@@ -39,11 +43,13 @@ def requested(backend: str | None = None) -> str:
     return name
 
 
-def torchdr_missing() -> str | None:
-    """Why TorchDR cannot run here (PyTorch or TorchDR does not import), or None when it can."""
+def missing(backend: str) -> str | None:
+    """Why ``backend`` (``pytorch`` or ``torchdr``) cannot run here, or None when it can."""
     try:
         import torch  # noqa: F401
-        import torchdr  # noqa: F401
+
+        if backend == TORCHDR:
+            import torchdr  # noqa: F401
     except ImportError as error:  # a missing package, or one of its own imports failing
         return f"it does not import ({error})"
     return None
@@ -72,31 +78,32 @@ def cuda_available() -> bool:
 
 
 def choose(backend: str | None = None) -> str:
-    """The backend that will run: :data:`OPENTSNE` or :data:`TORCHDR`.
+    """The backend that will run: :data:`OPENTSNE`, :data:`PYTORCH` or :data:`TORCHDR`.
 
     Parameters
     ----------
     backend
-        ``auto``, ``opentsne`` or ``torchdr``; None reads ``GRIDTSNE_TSNE_BACKEND`` (default ``auto``).
+        ``auto``, ``opentsne``, ``pytorch`` or ``torchdr``; None reads ``GRIDTSNE_TSNE_BACKEND`` (default
+        ``auto``).
 
     Raises
     ------
     BackendUnavailableError
-        When ``torchdr`` is asked for and PyTorch or TorchDR is not installed.
+        When ``pytorch`` or ``torchdr`` is asked for and what it needs is not installed.
     ValueError
         For any other name.
     """
     name = requested(backend)
     if name == OPENTSNE:
         return OPENTSNE
-    if name == TORCHDR:
-        missing = torchdr_missing()
-        if missing:
+    if name in (PYTORCH, TORCHDR):
+        why = missing(name)
+        if why:
+            needs = "PyTorch" if name == PYTORCH else "torchdr and PyTorch"
             raise BackendUnavailableError(
-                f"t-SNE backend 'torchdr' was asked for but {missing}; "
-                f"install torchdr and PyTorch, or set {BACKEND_ENV}=auto"
+                f"t-SNE backend {name!r} was asked for but {why}; install {needs}, or set {BACKEND_ENV}=auto"
             )
-        return TORCHDR
-    if not (installed("torch") and installed("torchdr") and nvidia_device()):
+        return name
+    if not (installed("torch") and nvidia_device()):
         return OPENTSNE
-    return TORCHDR if cuda_available() and torchdr_missing() is None else OPENTSNE
+    return PYTORCH if cuda_available() else OPENTSNE

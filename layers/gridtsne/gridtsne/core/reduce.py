@@ -1,9 +1,9 @@
 """Map embedding vectors to 2-D: PCA to a few dozen dimensions, then t-SNE.
 
-t-SNE is openTSNE on the CPU, or TorchDR on a CUDA GPU (:mod:`gridtsne.core.backends` chooses at run
-time; :mod:`gridtsne.core.tsne_torchdr` runs it). Works for every N: one vector lands at the origin, two
-or three skip t-SNE (PCA alone), and the perplexity is capped for small sets so that t-SNE stays well
-defined.
+t-SNE is openTSNE on the CPU, or the same method in PyTorch on a CUDA GPU (:mod:`gridtsne.core.backends`
+chooses at run time; :mod:`gridtsne.core.tsne_fft` runs it). Works for every N: one vector lands at the
+origin, two or three skip t-SNE (PCA alone), and the perplexity is capped for small sets so that t-SNE
+stays well defined.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from gridtsne.core.backends import TORCHDR, choose
+from gridtsne.core.backends import PYTORCH, TORCHDR, choose
 from gridtsne.core.embed import cpu_count
 from gridtsne.core.progress import REPORT_EVERY, PhasedProgress, ReduceCallback, reduce_phases
 
@@ -40,8 +40,8 @@ class ReduceParams:
     on the stamps, 2 loses both measures on the digits; heavier tails (``dof`` 0.6, 0.8) gain nothing,
     perplexity 20 or 50 lose 10-NN on some sets.
 
-    ``backend`` is ``auto``, ``opentsne`` or ``torchdr`` (:func:`gridtsne.core.backends.choose`); None
-    reads ``GRIDTSNE_TSNE_BACKEND``.
+    ``backend`` is ``auto``, ``opentsne``, ``pytorch`` or ``torchdr`` (:func:`gridtsne.core.backends.choose`);
+    None reads ``GRIDTSNE_TSNE_BACKEND``. ``pytorch`` runs this schedule too; ``torchdr`` keeps its own.
     """
 
     pca_dims: int | None = 50
@@ -171,6 +171,21 @@ def _reduce(
     reduced = pca(vectors, params.pca_dims or vectors.shape[1], params.seed)
     report.start("affinities")
     perplexity = effective_perplexity(n, params.perplexity)
+    if backend == PYTORCH:
+        if params.dof != 1.0:
+            raise ValueError(f"the {PYTORCH} t-SNE has Cauchy tails only (dof 1), not dof {params.dof}")
+        from gridtsne.core import tsne_fft  # here: only the GPU job has PyTorch
+
+        points, method = tsne_fft.run(
+            reduced,
+            perplexity=perplexity,
+            seed=params.seed,
+            early_exaggeration_iter=params.early_exaggeration_iter,
+            n_iter=params.n_iter,
+            exaggeration=params.exaggeration,
+            progress=lambda done, total: report.advance(done) if done else report.start("optimize"),
+        )
+        return Reduced(points, method)
     if backend == TORCHDR:
         from gridtsne.core import tsne_torchdr  # here: only the GPU job has PyTorch
 

@@ -4,16 +4,16 @@ TorchDR's exact ``TSNE`` computes every pairwise repulsion (O(N²) per iteration
 (Damrich et al., 2022: t-SNE's attraction over the perplexity-calibrated neighbours, the repulsion
 estimated from ``n_negatives`` random points per point) costs O(N) per iteration and is what runs here.
 TorchDR's own neighbour search is either a dense N × N matrix (the PyTorch backend), FAISS or KeOps; the
-search here is exact and block by block in PyTorch (:func:`knn`), so memory stays O(N · k) and nothing
-beyond PyTorch and TorchDR is needed: any PyTorch CUDA image runs it.
+search here is exact and block by block in PyTorch (:func:`gridtsne.core.tsne_fft.knn`), so memory stays
+O(N · k) and nothing beyond PyTorch and TorchDR is needed.
 
-Imported only by :func:`gridtsne.core.reduce.reduce` when :func:`gridtsne.core.backends.choose` says
-``torchdr``.
+Its maps score below openTSNE's, where :mod:`gridtsne.core.tsne_fft` matches them (figures in
+:class:`TorchdrSettings`): it runs only when ``torchdr`` is asked for (:mod:`gridtsne.core.backends`), for
+comparisons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,7 @@ import numpy as np
 import torch
 
 from gridtsne.core.progress import REPORT_EVERY
-
-#: Called as ``progress(done, total)`` with optimisation iterations.
-IterationProgress = Callable[[int, int], None]
-#: Distance-matrix elements per block of the neighbour search, by device type.
-BLOCK_ELEMENTS = {"cuda": 1 << 28, "cpu": 1 << 24}
+from gridtsne.core.tsne_fft import IterationProgress, device, knn
 
 
 @dataclass(frozen=True)
@@ -40,43 +36,17 @@ class TorchdrSettings:
     Measured on :mod:`benchmarks.labelled` (``python -m benchmarks.gpu_tsne``, CPU, grid-snapped map),
     10-NN label accuracy: at 2,000 pictures openTSNE 0.692; TorchDR with its ``auto`` rate and openTSNE's
     375 iterations 0.630, openTSNE's rate 0.664, and this schedule 0.677. At 10,000 with these settings
-    DPQ16 0.848 and 10-NN 0.754 against openTSNE's 0.866 and 0.771; at 21,553 with 375 iterations 0.813
-    and 0.749 against 0.858 and 0.805. A little below openTSNE, for a map that scales on a GPU.
+    DPQ16 0.848 and 10-NN 0.754 against openTSNE's 0.866 and 0.771. At 21,553 with these settings
+    (``python -m benchmarks.gpu_tsne --backends opentsne,pytorch,torchdr --seeds 0,1``, CPU, 448 s) DPQ16
+    0.8378 and 10-NN 0.7836, against openTSNE's 0.8465 and 0.8016 and :mod:`gridtsne.core.tsne_fft`'s
+    0.8482 and 0.8045: below openTSNE by more than its spread over seeds, so the GPU runs
+    :mod:`~gridtsne.core.tsne_fft` and this stays for comparisons.
     """
 
     early_exaggeration_iter: int = 250
     n_iter: int = 750
     n_negatives: int = 300
     learning_rate: float | None = None
-
-
-def device() -> str:
-    """``cuda`` when PyTorch sees a CUDA device, else ``cpu``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def knn(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Exact ``k`` nearest other rows of ``x`` by squared Euclidean distance, a block of rows at a time.
-
-    Returns
-    -------
-    tuple of torch.Tensor
-        (N, k) squared distances, ascending, and the neighbours' row indices.
-    """
-    n = len(x)
-    norms = (x * x).sum(dim=1)
-    rows = max(1, BLOCK_ELEMENTS.get(x.device.type, BLOCK_ELEMENTS["cpu"]) // max(n, 1))
-    distances = torch.empty((n, k), dtype=x.dtype, device=x.device)
-    indices = torch.empty((n, k), dtype=torch.long, device=x.device)
-    for first in range(0, n, rows):
-        block = slice(first, min(n, first + rows))
-        d = norms[block, None] + norms[None, :] - 2.0 * (x[block] @ x.T)
-        own = torch.arange(block.start, block.stop, device=x.device)
-        d[own - first, own] = float("inf")  # a point is not its own neighbour
-        values, found = torch.topk(d, k, dim=1, largest=False)
-        distances[block] = values.clamp_min_(0.0)
-        indices[block] = found
-    return distances, indices
 
 
 def _model(total: int, learning_rate: float | None, progress: IterationProgress | None, **kwargs: Any) -> Any:
