@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import IO
+from contextlib import ExitStack
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -20,8 +21,16 @@ from PIL import Image
 from gridtsne.core.thumbs import Thumbnails, as_thumbnails
 from gridtsne.output.archive import ARCHIVE, tile_archive
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import MOSAIC_MAX_SIDE, OVERVIEW_MAX_SIDE, encode, mosaic, parse_colour, scatter
-from gridtsne.output.tiles import PyramidInfo, build_pyramid
+from gridtsne.output.parts import Parts, cuts, render_workers, run_parts
+from gridtsne.output.render import (
+    MOSAIC_MAX_SIDE,
+    OVERVIEW_MAX_SIDE,
+    encode,
+    mosaic_parts,
+    parse_colour,
+    scatter_parts,
+)
+from gridtsne.output.tiles import PyramidInfo, pyramid_geometry, pyramid_parts
 from gridtsne.output.viewer import viewer_html
 
 __all__ = ["ARCHIVE", "OUTPUTS", "WriteFile", "render_outputs"]
@@ -41,6 +50,7 @@ def render_outputs(
     original_urls: Mapping[str, str] | None = None,
     write_tiles: WriteFile | None = None,
     max_side: int = MOSAIC_MAX_SIDE,
+    workers: int | None = None,
 ) -> dict[str, bytes]:
     """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
 
@@ -63,29 +73,47 @@ def render_outputs(
     max_side
         Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size (at most
         :data:`~gridtsne.output.render.OVERVIEW_MAX_SIDE` beside a deep-zoom archive).
+    workers
+        Processes that render at once (default :func:`~gridtsne.output.parts.render_workers`): the
+        pyramid's blocks, the overview's bands and the scatter's runs of points are computed together
+        (:mod:`gridtsne.output.parts`); the files are the same bytes whatever the number.
     """
     start = time.perf_counter()
     colour = parse_colour(background)
     source = as_thumbnails(thumbnails)
+    workers = render_workers(len(source)) if workers is None else max(1, workers)
+    parts = cuts(workers)
     tile = source.side if len(source) else layout.tile
     longest = max(layout.rows, layout.cols)
-    pyramid = None
+    pyramid = write_tiles if longest * tile > max_side else None
     side = tile
     if longest * tile > max_side:
-        limit = max_side
-        if write_tiles is not None:
-            pyramid = _pyramid(layout, source, colour, write_tiles)
-            limit = min(max_side, OVERVIEW_MAX_SIDE)
-        side = max(1, limit // longest)
-    picture = mosaic(source, layout.cells, layout.rows, layout.cols, side=side, background=colour)
-    mosaic_jpeg = encode(picture, "JPEG")
-    del picture
-    pictures = {"mosaic.jpg": mosaic_jpeg, "scatter.png": encode(scatter(layout.points, source), "PNG")}
+        side = max(1, (min(max_side, OVERVIEW_MAX_SIDE) if pyramid else max_side) // longest)
+    jobs: list[Parts[Any, Any, Any]] = []
+    with ExitStack() as stack:
+        if pyramid is not None:
+            jobs.append(_pyramid(layout, source, colour, pyramid, stack, blocks=parts))
+        overview = mosaic_parts(
+            source, layout.cells, layout.rows, layout.cols, side=side, background=colour, bands=parts
+        )
+        jobs.append(overview.then(lambda picture: encode(picture, "JPEG")))
+        points = scatter_parts(layout.points, source, runs=parts)
+        jobs.append(points.then(lambda picture: encode(picture, "PNG")))
+        *tiles, mosaic_jpeg, scatter_png = run_parts(jobs, workers)
     layout.timings["render"] = time.perf_counter() - start
     viewer = viewer_html(
-        layout.to_dict(), "mosaic.jpg", original_urls=original_urls, tiles=pyramid, tiles_url=ARCHIVE
+        layout.to_dict(),
+        "mosaic.jpg",
+        original_urls=original_urls,
+        tiles=tiles[0] if tiles else None,
+        tiles_url=ARCHIVE,
     )
-    return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
+    return {
+        "mosaic.jpg": mosaic_jpeg,
+        "scatter.png": scatter_png,
+        "viewer.html": viewer.encode(),
+        "layout.json": layout.to_json().encode(),
+    }
 
 
 def _pyramid(
@@ -93,9 +121,12 @@ def _pyramid(
     thumbnails: Thumbnails,
     background: tuple[int, int, int],
     write: WriteFile,
-) -> PyramidInfo:
-    """Write the full-resolution tile pyramid of the mosaic as one archive, cell by cell (never the whole
-    picture)."""
+    stack: ExitStack,
+    *,
+    blocks: int,
+) -> Parts[Any, PyramidInfo, PyramidInfo]:
+    """The full-resolution tile pyramid of the mosaic, built cell by cell (never the whole picture) into one
+    archive that its ``finish`` writes; the archive's files live as long as ``stack``."""
     index = np.full((layout.rows, layout.cols), -1, dtype=np.int64)
     index[layout.cells[:, 0], layout.cells[:, 1]] = np.arange(len(layout.cells))
 
@@ -103,10 +134,12 @@ def _pyramid(
         i = int(index[row, col])
         return Image.fromarray(thumbnails.get(i)) if i >= 0 else None
 
-    with tile_archive() as (archive, archived):
-        info = build_pyramid(
-            thumb_for_cell, layout.rows, layout.cols, thumbnails.side, archive.add, background=background
-        )
-        archive.finish(info)
+    archive, archived = stack.enter_context(tile_archive())
+    info = pyramid_geometry(layout.rows, layout.cols, thumbnails.side)
+
+    def finish(built: PyramidInfo) -> PyramidInfo:
+        archive.finish(built)
         write(ARCHIVE, archived())
-    return info
+        return built
+
+    return pyramid_parts(thumb_for_cell, info, archive.add, background=background, blocks=blocks).then(finish)
