@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -56,8 +57,16 @@ def dies() -> None:
 
 def test_a_task_error_is_raised_in_the_parent() -> None:
     parts = Parts([partial(int, "1"), fails, partial(int, "2")], list, len)
-    with pytest.raises(ValueError, match="no such picture"):
+    with pytest.raises(ValueError, match="no such picture") as raised:
         run_parts([parts], 2)
+    assert "in fails" in raised.value.__notes__[0]  # where in the worker
+
+
+def test_workers_are_forked_from_any_thread() -> None:
+    """A server renders from a request's thread: the forked worker's only thread is its main one."""
+    parts = Parts([partial(os.getpid) for _ in range(4)], set, len)
+    with ThreadPoolExecutor(1) as thread:
+        assert thread.submit(run_parts, [parts], 2).result() == [2]
 
 
 def test_a_worker_that_dies_fails_the_render() -> None:

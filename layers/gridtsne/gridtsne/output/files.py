@@ -79,9 +79,37 @@ def render_outputs(
         (:mod:`gridtsne.output.parts`); the files are the same bytes whatever the number.
     """
     start = time.perf_counter()
-    colour = parse_colour(background)
     source = as_thumbnails(thumbnails)
     workers = render_workers(len(source)) if workers is None else max(1, workers)
+    mosaic_jpeg, scatter_png, pyramid = _pictures(
+        layout, source, parse_colour(background), write_tiles, max_side, workers
+    )
+    layout.timings["render"] = time.perf_counter() - start
+    viewer = viewer_html(
+        layout.to_dict(),
+        "mosaic.jpg",
+        original_urls=original_urls,
+        tiles=pyramid,
+        tiles_url=ARCHIVE,
+    )
+    return {
+        "mosaic.jpg": mosaic_jpeg,
+        "scatter.png": scatter_png,
+        "viewer.html": viewer.encode(),
+        "layout.json": layout.to_json().encode(),
+    }
+
+
+def _pictures(
+    layout: Layout,
+    source: Thumbnails,
+    colour: tuple[int, int, int],
+    write_tiles: WriteFile | None,
+    max_side: int,
+    workers: int,
+) -> tuple[bytes, bytes, PyramidInfo | None]:
+    """``mosaic.jpg`` and ``scatter.png``, and the geometry of the deep-zoom archive written, if any; drawn
+    together by ``workers`` processes. Nothing drawn outlives the call."""
     parts = cuts(workers)
     tile = source.side if len(source) else layout.tile
     longest = max(layout.rows, layout.cols)
@@ -100,20 +128,7 @@ def render_outputs(
         points = scatter_parts(layout.points, source, runs=parts)
         jobs.append(points.then(lambda picture: encode(picture, "PNG")))
         *tiles, mosaic_jpeg, scatter_png = run_parts(jobs, workers)
-    layout.timings["render"] = time.perf_counter() - start
-    viewer = viewer_html(
-        layout.to_dict(),
-        "mosaic.jpg",
-        original_urls=original_urls,
-        tiles=tiles[0] if tiles else None,
-        tiles_url=ARCHIVE,
-    )
-    return {
-        "mosaic.jpg": mosaic_jpeg,
-        "scatter.png": scatter_png,
-        "viewer.html": viewer.encode(),
-        "layout.json": layout.to_json().encode(),
-    }
+    return mosaic_jpeg, scatter_png, tiles[0] if tiles else None
 
 
 def _pyramid(

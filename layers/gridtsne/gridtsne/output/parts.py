@@ -23,6 +23,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from itertools import islice
 from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import Any, Generic, TypeVar, cast
 
 from gridtsne.core.embed import cpu_count
@@ -103,7 +104,7 @@ class _Workers:
         self._tasks = tasks
         self._ahead = 2 * count
         self._conns: list[Connection] = []
-        self._processes: list[Any] = []
+        self._processes: list[BaseProcess] = []
         context = multiprocessing.get_context("fork")
         for _ in range(count):
             here, there = context.Pipe()
@@ -144,14 +145,17 @@ class _Workers:
                     except EOFError:
                         raise RuntimeError("a render worker ended without answering") from None
                     if not ok:
-                        raise value
+                        error, where = value
+                        error.add_note(f"in a render worker:\n{where}")
+                        raise error
                     held[index] = value
                     idle.append(conn)
             yield held.pop(want)
 
 
 def _serve(tasks: list[Callable[[], Any]], conn: Connection, inherited: list[Connection]) -> None:
-    """A worker: run the tasks whose numbers come through ``conn``, answer ``(ok, result or error)``."""
+    """A worker: run the tasks whose numbers come through ``conn``, answer ``(True, result)`` or
+    ``(False, (error, traceback))``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles an interrupt and ends its workers
     for other in inherited:  # the parent's ends of the earlier workers' pipes
         other.close()
@@ -159,10 +163,8 @@ def _serve(tasks: list[Callable[[], Any]], conn: Connection, inherited: list[Con
         try:
             answer: tuple[bool, Any] = (True, tasks[index]())
         except Exception as error:  # raised again in the parent
-            answer = (False, error)
+            answer = (False, (error, traceback.format_exc()))
         try:
             conn.send(answer)
-        except Exception:  # a result or error that does not pickle
-            conn.send(
-                (False, RuntimeError(f"a render task's answer could not be sent:\n{traceback.format_exc()}"))
-            )
+        except Exception as error:  # a result or error that does not pickle
+            conn.send((False, (RuntimeError(f"a render task's answer could not be sent: {error}"), "")))

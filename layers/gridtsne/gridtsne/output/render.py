@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import string
 from collections.abc import Iterator
 from functools import partial
@@ -10,7 +11,7 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
-from gridtsne.core.thumbs import Thumbnails, as_thumbnails, batches
+from gridtsne.core.thumbs import BATCH_BYTES, Thumbnails, as_thumbnails, batches
 from gridtsne.output.parts import Parts, cuts, run_parts
 
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
@@ -85,7 +86,7 @@ def mosaic(
     """
     parts = mosaic_parts(thumbnails, cells, rows, cols, side=side, background=background, bands=cuts(workers))
     picture: Image.Image = run_parts([parts], workers)[0]
-    return picture
+    return picture.convert("RGB")
 
 
 def mosaic_parts(
@@ -97,9 +98,14 @@ def mosaic_parts(
     side: int | None = None,
     background: tuple[int, int, int] = (0, 0, 0),
     bands: int = 1,
-) -> Parts[Image.Image, Image.Image, Image.Image]:
-    """:func:`mosaic` cut into ``bands`` horizontal bands of whole grid rows, one task each; ``gather``
-    pastes them into the picture (one band is the picture itself)."""
+) -> Parts[None, Image.Image, Image.Image]:
+    """:func:`mosaic` cut into at least ``bands`` horizontal bands of whole grid rows (of at most
+    :data:`~gridtsne.core.thumbs.BATCH_BYTES` each), one task each.
+
+    The picture is one block of memory shared with the forked workers (anonymous ``mmap``, no file), made
+    now and filled as the bands are pasted: each task writes its band into it, and ``gather`` gives it as
+    an ``RGBX`` image without a copy (JPEG encodes it as RGB).
+    """
     source = as_thumbnails(thumbnails)
     n = len(source)
     tile = side or (source.side if n else 1)
@@ -107,27 +113,27 @@ def mosaic_parts(
         raise ValueError("one cell per thumbnail is needed")
     if max(rows, cols) * tile > MAX_JPEG_SIDE:
         raise ValueError(f"a {rows}x{cols} mosaic of {tile} px tiles is too large for one image")
-    edges = np.linspace(0, rows, min(bands, rows) + 1).astype(np.int64)
-    by_row = np.argsort(cells[:, 0], kind="stable") if n else np.zeros(0, np.int64)
-    starts = np.searchsorted(cells[by_row, 0], edges) if n else np.zeros(len(edges), np.int64)
+    width, row_bytes = cols * tile, cols * tile * tile * 4
+    canvas = mmap.mmap(-1, max(1, rows * row_bytes))
+    edges = np.linspace(0, rows, min(rows, max(bands, -(-rows * row_bytes // BATCH_BYTES))) + 1).astype(int)
+    by_row = np.argsort(cells[:, 0], kind="stable")
+    starts = np.searchsorted(cells[by_row, 0], edges)
 
-    def band(k: int) -> Image.Image:
-        top = int(edges[k])
-        image = Image.new("RGB", (cols * tile, (int(edges[k + 1]) - top) * tile), background)
+    def band(k: int) -> None:
+        top, bottom = int(edges[k]), int(edges[k + 1])
+        image = Image.new("RGB", (width, (bottom - top) * tile), background)
         for i in np.sort(by_row[starts[k] : starts[k + 1]]):  # in the order of the thumbnails
             picture = Image.fromarray(source.get(int(i)))
             if picture.size != (tile, tile):
                 picture = picture.resize((tile, tile), Image.Resampling.BOX)
             image.paste(picture, (int(cells[i, 1]) * tile, (int(cells[i, 0]) - top) * tile))
-        return image
+        canvas[top * row_bytes : bottom * row_bytes] = image.tobytes("raw", "RGBX")
 
-    def gather(results: Iterator[Image.Image]) -> Image.Image:
-        if len(edges) == 2:
-            return next(results)
-        canvas = Image.new("RGB", (cols * tile, rows * tile), background)
-        for top, picture in zip(edges[:-1], results, strict=False):
-            canvas.paste(picture, (0, int(top) * tile))
-        return canvas
+    def gather(results: Iterator[None]) -> Image.Image:
+        for _ in results:
+            pass
+        pixels = np.frombuffer(canvas, np.uint8)
+        return Image.frombuffer("RGBX", (width, rows * tile), pixels, "raw", "RGBX", 0, 1)
 
     return Parts([partial(band, k) for k in range(len(edges) - 1)], gather, _same)
 
