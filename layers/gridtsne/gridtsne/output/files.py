@@ -1,7 +1,9 @@
 """The files a layout becomes: ``layout.json``, ``mosaic.jpg``, ``viewer.html`` and ``scatter.png``.
 
 :func:`render_outputs` is the one render path for the command line, the Lambdas and the big-set job. A grid
-too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`).
+too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`). The
+pictures are drawn over all the usable cores (:mod:`gridtsne.output.parts`), into the same bytes as in one
+process.
 
 The viewer page carries no URL that expires: it names its pictures relative to itself (``mosaic.jpg``,
 ``tiles.pmtiles``) and takes fresh ones from its link's fragment when opened (see
