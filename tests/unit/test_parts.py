@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _multiprocessing
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +75,19 @@ def test_a_worker_that_dies_fails_the_render() -> None:
     parts = Parts([partial(int, "1"), dies, partial(int, "2")], list, len)
     with pytest.raises(RuntimeError, match="ended without answering"):
         run_parts([parts], 2)
+
+
+def test_no_shared_memory_semaphore_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS Lambda has no /dev/shm: multiprocessing's locks, queues and pools fail there, pipes work."""
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(_multiprocessing, "SemLock", refused)
+    with pytest.raises(OSError):
+        multiprocessing.get_context("fork").Lock()
+    parts = Parts([partial(os.getpid) for _ in range(4)], set, len)
+    assert run_parts([parts], 2) == [2]
 
 
 def test_the_number_of_workers(monkeypatch: pytest.MonkeyPatch) -> None:
