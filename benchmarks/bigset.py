@@ -3,10 +3,17 @@
 Writes a synthetic job in the real formats into a local folder (:mod:`gridtsne_dev.synthetic`: clustered
 vectors, coloured-square thumbnails, shards of 64), then runs ``jobs/bigset/run.py`` fully local on it in a
 child process and prints the job's seconds and peak resident memory per stage (load, reduce = PCA + t-SNE,
-assign, refine, quality, render = mosaic + scatter + tiles + page, write; each stage's own high-water mark,
-``VmHWM`` reset as it starts), the whole job's peak (the largest of them) and a rough quality check against
-the clusters, next to the child's resident memory sampled from outside every 0.2 s. A grid too big for one
-mosaic picture gets its deep-zoom archive, as on AWS.
+assign, refine, quality, render = pictures (mosaic, scatter and tiles, drawn together) + page, write; each
+stage's own high-water mark, ``VmHWM`` reset as it starts), the whole job's peak (the largest of them) and a
+rough quality check against the clusters, next to the child's resident memory sampled from outside every
+0.2 s. A grid too big for one mosaic picture gets its deep-zoom archive, as on AWS.
+
+The render draws its pictures in worker processes (:mod:`gridtsne.output.parts`), which the job's own peak
+does not count: beside it comes the largest sum of the proportional set size (PSS) of the job process and
+its workers, sampled from outside (what they hold together, shared pages counted once).
+``--render-workers 1,2`` runs once per number of workers (alternating, ``--repeat`` times);
+``--render-only`` runs the render stage alone, on N synthetic thumbnails at random cells of the job's grid
+(no t-SNE), and prints each run and the median seconds per number of workers.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -22,17 +30,18 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
+from gridtsne.output.parts import WORKERS_ENV
 from gridtsne_dev.lambdas import load_module
-from gridtsne_dev.synthetic import cluster_of, write_synthetic_job
+from gridtsne_dev.synthetic import cluster_of, synthetic_thumbs, write_synthetic_job
 
-from benchmarks.measure import high_water, reset_high_water, table
+from benchmarks.measure import high_water, median, reset_high_water, table
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("load", "reduce", "pca", "tsne", "assign", "refine", "quality", "render")
-RENDER = ("mosaic", "scatter", "tiles", "page")
+RENDER = ("pictures", "page")
 
 
 class Stages:
@@ -100,9 +109,7 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
         (pipeline, "assign_stage"): "assign",
         (pipeline, "refine"): "refine",
         (pipeline, "layout_quality"): "quality",
-        (files, "mosaic"): "mosaic",
-        (files, "scatter"): "scatter",
-        (files, "build_pyramid"): "tiles",
+        (files, "run_parts"): "pictures",
     }
     with ExitStack() as patches:
         patches.enter_context(stages.wrap(steps, "render_outputs", "render"))
@@ -113,7 +120,7 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
             job.run(JOB, None, input_root=root, output_root=out)
     seconds, peak = stages.seconds, stages.peak
     seconds["tsne"], peak["tsne"] = seconds["reduce"] - seconds.get("pca", 0.0), peak["reduce"]
-    seconds["page"] = seconds["render"] - sum(seconds.get(s, 0.0) for s in ("mosaic", "scatter", "tiles"))
+    seconds["page"] = seconds["render"] - seconds["pictures"]
     measured_stages = ("load", "reduce", "assign", "refine", "quality", "render")
     seconds["write"] = seconds["job"] - sum(seconds[s] for s in measured_stages)
     return {
@@ -122,6 +129,46 @@ def run_job(root: Path, out: Path) -> dict[str, Any]:
         "load": [load, os.getloadavg()[0]],
         "layout": str(out / "visualizations" / JOB / "layout.json"),
     }
+
+
+def run_render(n: int, out: Path, *, side: int = 64, seed: int = 0) -> dict[str, Any]:
+    """The render stage alone on ``n`` synthetic thumbnails (spooled, as the job's) at random cells of the
+    job's grid, its archive written under ``out``; seconds and peak memory of its parts."""
+    import gridtsne.output.files as files
+    from gridtsne.core.assign import cell_targets, grid_shape
+    from gridtsne.core.thumbs import ThumbSpool
+    from gridtsne.output.layout import Layout
+    from gridtsne.output.parts import render_workers
+
+    rng = np.random.default_rng(seed)
+    rows, cols = grid_shape(n)
+    colours = rng.integers(30, 226, (32, 3))
+    spool = ThumbSpool(n, side)
+    for start in range(0, n, 4096):
+        spool.write(
+            start, synthetic_thumbs(colours[rng.integers(0, 32, min(n, start + 4096) - start)], side, rng)
+        )
+    cells = cell_targets(n, rows, cols)[rng.permutation(n)]
+    layout = Layout(rows, cols, side, [f"{i:07d}.png" for i in range(n)], cells, rng.standard_normal((n, 2)))
+    out.mkdir(parents=True, exist_ok=True)
+
+    def write(name: str, file: IO[bytes]) -> None:
+        with (out / name).open("wb") as target:
+            shutil.copyfileobj(file, target)
+
+    stages = Stages()
+    before = _cpu()
+    with stages.wrap(files, "run_parts", "pictures"), stages.stage("render"):
+        files.render_outputs(layout, spool, write_tiles=write)
+    stages.seconds["page"] = stages.seconds["render"] - stages.seconds["pictures"]
+    cpu = [after - then for after, then in zip(_cpu(), before, strict=True)]
+    return {"seconds": stages.seconds, "peak": stages.peak, "workers": render_workers(n), "cpu": cpu}
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its ended children (the render's workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def cluster_agreement(layout: dict[str, Any]) -> float:
@@ -140,23 +187,39 @@ def cluster_agreement(layout: dict[str, Any]) -> float:
     return float((same / np.maximum(occupied, 1))[occupied > 0].mean())
 
 
-def _child(argv: list[str]) -> dict[str, Any]:
-    """Run ``argv`` in a fresh process (its memory is the job's alone); its JSON answer, and its largest
-    resident memory seen from outside (``sampled_rss``)."""
+def _child(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``argv`` in a fresh process (its memory is the job's alone); its JSON answer, its largest
+    resident memory seen from outside (``sampled_rss``) and the largest PSS of it and its workers together
+    (``sampled_pss``)."""
     with tempfile.TemporaryFile("w+") as output:
-        child = subprocess.Popen(argv, stdout=output, cwd=ROOT)  # its stage-by-stage lines go to stderr
-        sampled = 0
+        # its stage-by-stage lines go to stderr
+        child = subprocess.Popen(argv, stdout=output, cwd=ROOT, env={**os.environ, **(env or {})})
+        rss = pss = 0
         while child.poll() is None:
             with suppress(OSError, ValueError, IndexError):  # IndexError: exited, no VmRSS any more
                 status = Path(f"/proc/{child.pid}/status").read_text()
-                sampled = max(sampled, int(status.split("VmRSS:")[1].split()[0]) * 1024)
+                rss = max(rss, int(status.split("VmRSS:")[1].split()[0]) * 1024)
+            pss = max(pss, _tree_pss(child.pid))
             time.sleep(0.2)
         output.seek(0)
         if child.returncode != 0:
             raise SystemExit(f"the job failed with exit status {child.returncode}")
         answer: dict[str, Any] = json.loads(output.read().strip().splitlines()[-1])
-    answer["sampled_rss"] = sampled
+    answer["sampled_rss"], answer["sampled_pss"] = rss, pss
     return answer
+
+
+def _tree_pss(pid: int) -> int:
+    """Proportional set size of process ``pid`` and its descendants, in bytes (0 once it has exited)."""
+    total = 0
+    with suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _tree_pss(int(child))
+    return total
 
 
 def _mib(value: int | None) -> str:
@@ -182,7 +245,8 @@ def report(n: int, made: float, answer: dict[str, Any]) -> str:
         f"{answer['load'][1]:.1f} at the end)",
         table(["stage", "seconds", "peak RSS MiB"], rows),
         f"peak RSS of the job process: {peaks['job'] / 2**20:.0f} MiB (the largest stage's; "
-        f"{answer['sampled_rss'] / 2**20:.0f} MiB sampled from outside)",
+        f"{answer['sampled_rss'] / 2**20:.0f} MiB sampled from outside; with the render's workers, "
+        f"largest PSS {answer['sampled_pss'] / 2**20:.0f} MiB)",
         f"quality: dpq16 {quality.get('dpq16')}, neighbours {quality.get('neighbours')}, "
         f"same-cluster share of the 8 surrounding cells {cluster_agreement(layout):.3f}",
     ]
@@ -200,22 +264,71 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run on the job already written under --root",
     )
+    parser.add_argument(
+        "--render-workers",
+        help="render processes, e.g. 1,2: one run per value, alternating (default: the usable cores)",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="runs per number of render workers")
+    parser.add_argument("--render-only", action="store_true", help="the render stage alone (no t-SNE)")
     parser.add_argument("--job-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--render-case", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.job_only:
         print(json.dumps(run_job(args.root, args.root / "out")))
         return
+    if args.render_case:
+        print(json.dumps(run_render(args.n, args.root / "out")))
+        return
+    counts = [int(w) for w in args.render_workers.split(",")] if args.render_workers else [0]
+    runs = [w for _ in range(args.repeat) for w in counts]
     root = args.root or Path(tempfile.mkdtemp(prefix="gridtsne-bigset-"))
     try:
         start = time.perf_counter()
-        if not (args.reuse and args.root):
+        if not ((args.reuse and args.root) or args.render_only):
             write_synthetic_job(root, args.n, clusters=args.clusters, dim=args.dim)
         made = time.perf_counter() - start
-        answer = _child([sys.executable, "-m", "benchmarks.bigset", "--job-only", "--root", str(root)])
-        print(report(args.n, made, answer), flush=True)
+        mode = "--render-case" if args.render_only else "--job-only"
+        command = [sys.executable, "-m", "benchmarks.bigset", mode, "--root", str(root), "--n", str(args.n)]
+        answers = []
+        for workers in runs:
+            answer = _child(command, {WORKERS_ENV: str(workers)} if workers else None)
+            answers.append(answer)
+            if not args.render_only:
+                print(report(args.n, made, answer), flush=True)
+        if args.render_only:
+            print(render_report(args.n, answers), flush=True)
     finally:
         if args.root is None:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def render_report(n: int, answers: list[dict[str, Any]]) -> str:
+    """The render-only runs, and the median seconds per number of workers."""
+    rows: list[list[object]] = []
+    by_workers: dict[int, list[float]] = {}
+    for run, answer in enumerate(answers, 1):
+        seconds, peak = answer["seconds"], answer["peak"]
+        by_workers.setdefault(answer["workers"], []).append(seconds["render"])
+        row = [
+            run,
+            answer["workers"],
+            seconds["render"],
+            seconds["pictures"],
+            seconds["page"],
+            *answer["cpu"],
+        ]
+        rows.append([*row, _mib(peak["render"]), _mib(answer["sampled_pss"])])
+    header = ["run", "workers", "render s", "pictures s", "page s", "CPU s", "workers' CPU s", "peak RSS MiB"]
+    header.append("peak PSS+workers MiB")
+    medians = [f"{w} workers: median {median(v):.1f} s over {len(v)}" for w, v in sorted(by_workers.items())]
+    return "\n".join(
+        [
+            f"render stage alone, N = {n} synthetic pictures ({os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f} at the end)",
+            table(header, rows),
+            "; ".join(medians),
+        ]
+    )
 
 
 if __name__ == "__main__":

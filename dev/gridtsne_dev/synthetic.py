@@ -21,7 +21,7 @@ from gridtsne.aws.steps import prepare
 from gridtsne.aws.vectors import THUMB_SIDE, upload_prefix, write_shard
 from gridtsne.store import LocalStore, ObjectInfo
 
-__all__ = ["SyntheticJob", "cluster_of", "write_synthetic_job"]
+__all__ = ["SyntheticJob", "cluster_of", "synthetic_thumbs", "write_synthetic_job"]
 
 COLLECTION = "synthetic"
 JOB = "bigset-synthetic"
@@ -43,6 +43,17 @@ class SyntheticJob:
 def cluster_of(key: str) -> int:
     """The cluster of a synthetic picture, from its key (``.../c<cluster>/<index>.png``)."""
     return int(key.rsplit("/", 2)[-2][1:])
+
+
+def synthetic_thumbs(colours: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """(k, side, side, 3) thumbnails: squares of the (k, 3) ``colours``, each with an inner square of a
+    random shade of its colour."""
+    thumbs = np.empty((len(colours), side, side, 3), np.uint8)
+    thumbs[...] = colours[:, None, None, :]
+    inner = slice(side // 4, side - side // 4)
+    shade = rng.integers(-30, 30, (len(colours), 1, 1, 1))
+    thumbs[:, inner, inner] = np.clip(colours[:, None, None, :] + shade, 0, 255)
+    return thumbs
 
 
 def write_synthetic_job(
@@ -89,15 +100,11 @@ def write_synthetic_job(
     doc = json.loads(store.read(prepared["inputs"]))
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     colours = rng.integers(30, 226, (clusters, 3))
-    inner = slice(side // 4, side - side // 4)
     for pairs in doc["batches"]:
         objects = [ObjectInfo(key=k, size=0, etag=e) for k, e in pairs]
         own = np.array([cluster_of(o.key) for o in objects])
         vectors = centres[own] + rng.standard_normal((len(own), dim), dtype=np.float32)
-        thumbs = np.empty((len(own), side, side, 3), np.uint8)
-        thumbs[...] = colours[own][:, None, None, :]
-        shade = rng.integers(-30, 30, (len(own), 1, 1, 1))
-        thumbs[:, inner, inner] = np.clip(colours[own][:, None, None, :] + shade, 0, 255)
+        thumbs = synthetic_thumbs(colours[own], side, rng)
         hashes = [hashlib.sha256(o.key.encode()).hexdigest() for o in objects]
         write_shard(store, COLLECTION, objects, vectors, thumbs, hashes, MODEL)
     return SyntheticJob(base, JOB, COLLECTION, len(doc["inputs"]), clusters)

@@ -78,3 +78,48 @@ def test_tiles_are_spooled_to_disk_not_held() -> None:
 def test_an_empty_archive_is_refused() -> None:
     with tile_archive() as (archive, _), pytest.raises(ValueError, match="at least one tile"):
         archive.finish(build_pyramid(lambda r, c: None, 1, 1, 8, lambda *a: None))
+
+
+@pytest.mark.parametrize("image_format", ["jpg", "png"])
+def test_workers_build_the_same_archive_tile_by_tile(image_format: Any) -> None:
+    """Blocks built by forked workers make the one-process archive: the same tiles, written in the same
+    order, so the same bytes."""
+    rows, cols, px = 13, 21, 8  # 168 x 104 px in 16 px tiles: 5 levels, edge blocks and edge tiles
+    rng = np.random.default_rng(2)
+    thumbs = {
+        (r, c): Image.fromarray(rng.integers(0, 256, (px, px, 3), dtype=np.uint8))
+        for r in range(rows)
+        for c in range(cols)
+        if (r * 7 + c) % 11  # empty cells here and there (their tiles repeat: stored once)
+    }
+    archives, orders = {}, {}
+    for workers in (1, 2, 3):
+        order: list[tuple[int, int, int]] = []
+        with tile_archive() as (archive, archived):
+
+            def write(level: int, col: int, row: int, data: bytes, order: list[Any] = order) -> None:
+                order.append((level, col, row))
+                archive.add(level, col, row, data)
+
+            info = build_pyramid(
+                lambda r, c: thumbs.get((r, c)),
+                rows,
+                cols,
+                px,
+                write,
+                tile_size=16,
+                image_format=image_format,
+                workers=workers,
+            )
+            archive.finish(info, image_format)
+            archives[workers], orders[workers] = archived().read(), order
+    one, tiles = read_back(archives[1])
+    assert info.levels == 5 and len(tiles) == info.tile_count() == len(set(orders[1]))
+    for workers in (2, 3):
+        reader, theirs = read_back(archives[workers])
+        assert theirs == tiles
+        for (level, col, row), tile in tiles.items():
+            assert reader.get(level, col, row) == tile
+        assert orders[workers] == orders[1]
+        assert archives[workers] == archives[1]
+    assert one.header()["addressed_tiles_count"] == info.tile_count()

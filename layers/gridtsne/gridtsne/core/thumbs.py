@@ -149,9 +149,12 @@ def as_thumbnails(pictures: Thumbnails | np.ndarray) -> Thumbnails:
     return ArrayThumbnails(pictures) if isinstance(pictures, np.ndarray) else pictures
 
 
-def batches(source: Thumbnails, size: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
-    """``(start, pictures)`` over the whole source, ``size`` pictures at a time (default: about
-    :data:`BATCH_BYTES`)."""
+def batches(
+    source: Thumbnails, size: int | None = None, *, start: int = 0, stop: int | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(position, pictures)`` over the source (from ``start`` to ``stop``, default all of it), ``size``
+    pictures at a time (default: about :data:`BATCH_BYTES`)."""
     size = size or max(1, BATCH_BYTES // max(1, source.side * source.side * 3))
-    for start in range(0, len(source), size):
-        yield start, source.read(start, min(len(source), start + size))
+    end = len(source) if stop is None else stop
+    for position in range(start, end, size):
+        yield position, source.read(position, min(end, position + size))

@@ -1,7 +1,9 @@
 """The files a layout becomes: ``layout.json``, ``mosaic.jpg``, ``viewer.html`` and ``scatter.png``.
 
 :func:`render_outputs` is the one render path for the command line, the Lambdas and the big-set job. A grid
-too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`).
+too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`). The
+pictures are drawn over all the usable cores (:mod:`gridtsne.output.parts`), into the same bytes as in one
+process.
 
 The viewer page carries no URL that expires: it names its pictures relative to itself (``mosaic.jpg``,
 ``tiles.pmtiles``) and takes fresh ones from its link's fragment when opened (see
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import IO
+from contextlib import ExitStack
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
@@ -20,8 +23,16 @@ from PIL import Image
 from gridtsne.core.thumbs import Thumbnails, as_thumbnails
 from gridtsne.output.archive import ARCHIVE, tile_archive
 from gridtsne.output.layout import Layout
-from gridtsne.output.render import MOSAIC_MAX_SIDE, OVERVIEW_MAX_SIDE, encode, mosaic, parse_colour, scatter
-from gridtsne.output.tiles import PyramidInfo, build_pyramid
+from gridtsne.output.parts import Parts, cuts, render_workers, run_parts
+from gridtsne.output.render import (
+    MOSAIC_MAX_SIDE,
+    OVERVIEW_MAX_SIDE,
+    encode,
+    mosaic_parts,
+    parse_colour,
+    scatter_parts,
+)
+from gridtsne.output.tiles import PyramidInfo, pyramid_geometry, pyramid_parts
 from gridtsne.output.viewer import viewer_html
 
 __all__ = ["ARCHIVE", "OUTPUTS", "WriteFile", "render_outputs"]
@@ -41,6 +52,7 @@ def render_outputs(
     original_urls: Mapping[str, str] | None = None,
     write_tiles: WriteFile | None = None,
     max_side: int = MOSAIC_MAX_SIDE,
+    workers: int | None = None,
 ) -> dict[str, bytes]:
     """The output files (``OUTPUTS``) as bytes, keyed by file name; records the render time in ``layout``.
 
@@ -63,29 +75,62 @@ def render_outputs(
     max_side
         Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size (at most
         :data:`~gridtsne.output.render.OVERVIEW_MAX_SIDE` beside a deep-zoom archive).
+    workers
+        Processes that render at once (default :func:`~gridtsne.output.parts.render_workers`): the
+        pyramid's blocks, the overview's bands and the scatter's runs of points are computed together
+        (:mod:`gridtsne.output.parts`); the files are the same bytes whatever the number.
     """
     start = time.perf_counter()
-    colour = parse_colour(background)
     source = as_thumbnails(thumbnails)
-    tile = source.side if len(source) else layout.tile
-    longest = max(layout.rows, layout.cols)
-    pyramid = None
-    side = tile
-    if longest * tile > max_side:
-        limit = max_side
-        if write_tiles is not None:
-            pyramid = _pyramid(layout, source, colour, write_tiles)
-            limit = min(max_side, OVERVIEW_MAX_SIDE)
-        side = max(1, limit // longest)
-    picture = mosaic(source, layout.cells, layout.rows, layout.cols, side=side, background=colour)
-    mosaic_jpeg = encode(picture, "JPEG")
-    del picture
-    pictures = {"mosaic.jpg": mosaic_jpeg, "scatter.png": encode(scatter(layout.points, source), "PNG")}
+    workers = render_workers(len(source)) if workers is None else max(1, workers)
+    mosaic_jpeg, scatter_png, pyramid = _pictures(
+        layout, source, parse_colour(background), write_tiles, max_side, workers
+    )
     layout.timings["render"] = time.perf_counter() - start
     viewer = viewer_html(
-        layout.to_dict(), "mosaic.jpg", original_urls=original_urls, tiles=pyramid, tiles_url=ARCHIVE
+        layout.to_dict(),
+        "mosaic.jpg",
+        original_urls=original_urls,
+        tiles=pyramid,
+        tiles_url=ARCHIVE,
     )
-    return {**pictures, "viewer.html": viewer.encode(), "layout.json": layout.to_json().encode()}
+    return {
+        "mosaic.jpg": mosaic_jpeg,
+        "scatter.png": scatter_png,
+        "viewer.html": viewer.encode(),
+        "layout.json": layout.to_json().encode(),
+    }
+
+
+def _pictures(
+    layout: Layout,
+    source: Thumbnails,
+    colour: tuple[int, int, int],
+    write_tiles: WriteFile | None,
+    max_side: int,
+    workers: int,
+) -> tuple[bytes, bytes, PyramidInfo | None]:
+    """``mosaic.jpg`` and ``scatter.png``, and the geometry of the deep-zoom archive written, if any; drawn
+    together by ``workers`` processes. Nothing drawn outlives the call."""
+    parts = cuts(workers)
+    tile = source.side if len(source) else layout.tile
+    longest = max(layout.rows, layout.cols)
+    pyramid = write_tiles if longest * tile > max_side else None
+    side = tile
+    if longest * tile > max_side:
+        side = max(1, (min(max_side, OVERVIEW_MAX_SIDE) if pyramid else max_side) // longest)
+    jobs: list[Parts[Any, Any, Any]] = []
+    with ExitStack() as stack:
+        if pyramid is not None:
+            jobs.append(_pyramid(layout, source, colour, pyramid, stack, blocks=parts))
+        overview = mosaic_parts(
+            source, layout.cells, layout.rows, layout.cols, side=side, background=colour, bands=parts
+        )
+        jobs.append(overview.then(lambda picture: encode(picture, "JPEG")))
+        points = scatter_parts(layout.points, source, runs=parts)
+        jobs.append(points.then(lambda picture: encode(picture, "PNG")))
+        *tiles, mosaic_jpeg, scatter_png = run_parts(jobs, workers)
+    return mosaic_jpeg, scatter_png, tiles[0] if tiles else None
 
 
 def _pyramid(
@@ -93,9 +138,12 @@ def _pyramid(
     thumbnails: Thumbnails,
     background: tuple[int, int, int],
     write: WriteFile,
-) -> PyramidInfo:
-    """Write the full-resolution tile pyramid of the mosaic as one archive, cell by cell (never the whole
-    picture)."""
+    stack: ExitStack,
+    *,
+    blocks: int,
+) -> Parts[Any, PyramidInfo, PyramidInfo]:
+    """The full-resolution tile pyramid of the mosaic, built cell by cell (never the whole picture) into one
+    archive that its ``finish`` writes; the archive's files live as long as ``stack``."""
     index = np.full((layout.rows, layout.cols), -1, dtype=np.int64)
     index[layout.cells[:, 0], layout.cells[:, 1]] = np.arange(len(layout.cells))
 
@@ -103,10 +151,12 @@ def _pyramid(
         i = int(index[row, col])
         return Image.fromarray(thumbnails.get(i)) if i >= 0 else None
 
-    with tile_archive() as (archive, archived):
-        info = build_pyramid(
-            thumb_for_cell, layout.rows, layout.cols, thumbnails.side, archive.add, background=background
-        )
-        archive.finish(info)
+    archive, archived = stack.enter_context(tile_archive())
+    info = pyramid_geometry(layout.rows, layout.cols, thumbnails.side)
+
+    def finish(built: PyramidInfo) -> PyramidInfo:
+        archive.finish(built)
         write(ARCHIVE, archived())
-    return info
+        return built
+
+    return pyramid_parts(thumb_for_cell, info, archive.add, background=background, blocks=blocks).then(finish)

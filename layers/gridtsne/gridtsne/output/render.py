@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import mmap
 import string
+from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
-from gridtsne.core.thumbs import Thumbnails, as_thumbnails, batches
+from gridtsne.core.thumbs import BATCH_BYTES, Thumbnails, as_thumbnails, batches
+from gridtsne.output.parts import Parts, cuts, run_parts
 
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
 MAX_JPEG_SIDE = 65_500
@@ -54,10 +58,11 @@ def mosaic(
     *,
     side: int | None = None,
     background: tuple[int, int, int] = (0, 0, 0),
+    workers: int = 1,
 ) -> Image.Image:
     """Paste the thumbnails at their cells on a rows × cols grid; empty cells get the ``background``.
 
-    The thumbnails are read a batch at a time: memory is the picture plus one batch of them.
+    Memory is the picture plus a band of it per worker (:func:`mosaic_parts`).
 
     Parameters
     ----------
@@ -71,11 +76,35 @@ def mosaic(
         Pixels per cell (default: the thumbnails' side); other sizes are resized (box filter).
     background
         RGB colour of the empty cells.
+    workers
+        Processes that paste the bands (:mod:`gridtsne.output.parts`).
 
     Raises
     ------
     ValueError
         When ``cells`` does not match ``thumbnails`` or the picture would exceed ``MAX_JPEG_SIDE``.
+    """
+    parts = mosaic_parts(thumbnails, cells, rows, cols, side=side, background=background, bands=cuts(workers))
+    picture: Image.Image = run_parts([parts], workers)[0]
+    return picture.convert("RGB")
+
+
+def mosaic_parts(
+    thumbnails: Thumbnails | np.ndarray,
+    cells: np.ndarray,
+    rows: int,
+    cols: int,
+    *,
+    side: int | None = None,
+    background: tuple[int, int, int] = (0, 0, 0),
+    bands: int = 1,
+) -> Parts[None, Image.Image, Image.Image]:
+    """:func:`mosaic` cut into at least ``bands`` horizontal bands of whole grid rows (of at most
+    :data:`~gridtsne.core.thumbs.BATCH_BYTES` each), one task each.
+
+    The picture is one block of memory shared with the forked workers (anonymous ``mmap``, no file), made
+    now and filled as the bands are pasted: each task writes its band into it, and ``gather`` gives it as
+    an ``RGBX`` image without a copy (JPEG encodes it as RGB).
     """
     source = as_thumbnails(thumbnails)
     n = len(source)
@@ -84,23 +113,33 @@ def mosaic(
         raise ValueError("one cell per thumbnail is needed")
     if max(rows, cols) * tile > MAX_JPEG_SIDE:
         raise ValueError(f"a {rows}x{cols} mosaic of {tile} px tiles is too large for one image")
-    # Pasted into the picture itself: no second full-size copy (a 16k px overview is 1 GiB in Pillow).
-    canvas = Image.new("RGB", (cols * tile, rows * tile), background)
-    for start, pictures in batches(source):
-        at = cells[start : start + len(pictures)]
-        for (row, col), pixels in zip(at, _resized(pictures, tile, Image.Resampling.BOX), strict=True):
-            canvas.paste(Image.fromarray(pixels), (int(col) * tile, int(row) * tile))
-    return canvas
+    width, row_bytes = cols * tile, cols * tile * tile * 4
+    canvas = mmap.mmap(-1, max(1, rows * row_bytes))
+    edges = np.linspace(0, rows, min(rows, max(bands, -(-rows * row_bytes // BATCH_BYTES))) + 1).astype(int)
+    by_row = np.argsort(cells[:, 0], kind="stable")
+    starts = np.searchsorted(cells[by_row, 0], edges)
+
+    def band(k: int) -> None:
+        top, bottom = int(edges[k]), int(edges[k + 1])
+        image = Image.new("RGB", (width, (bottom - top) * tile), background)
+        for i in np.sort(by_row[starts[k] : starts[k + 1]]):  # in the order of the thumbnails
+            picture = Image.fromarray(source.get(int(i)))
+            if picture.size != (tile, tile):
+                picture = picture.resize((tile, tile), Image.Resampling.BOX)
+            image.paste(picture, (int(cells[i, 1]) * tile, (int(cells[i, 0]) - top) * tile))
+        canvas[top * row_bytes : bottom * row_bytes] = image.tobytes("raw", "RGBX")
+
+    def gather(results: Iterator[None]) -> Image.Image:
+        for _ in results:
+            pass
+        pixels = np.frombuffer(canvas, np.uint8)
+        return Image.frombuffer("RGBX", (width, rows * tile), pixels, "raw", "RGBX", 0, 1)
+
+    return Parts([partial(band, k) for k in range(len(edges) - 1)], gather, _same)
 
 
-def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.ndarray:
-    """The (k, t, t, 3) ``pictures`` at ``side`` × ``side`` pixels each."""
-    if pictures.shape[1] == side:
-        return pictures
-    out = np.empty((len(pictures), side, side, 3), dtype=np.uint8)
-    for i, pixels in enumerate(pictures):
-        out[i] = np.asarray(Image.fromarray(pixels).resize((side, side), method))
-    return out
+def _same(picture: Image.Image) -> Image.Image:
+    return picture
 
 
 def scatter(
@@ -110,6 +149,7 @@ def scatter(
     size: int = 1600,
     thumb: int = 20,
     background: tuple[int, int, int] = (255, 255, 255),
+    workers: int = 1,
 ) -> Image.Image:
     """The raw 2-D map: a small thumbnail (or a dot) at every point, on a ``size`` px square.
 
@@ -126,28 +166,81 @@ def scatter(
         Largest side of a drawn thumbnail (smaller for many points).
     background
         RGB colour of the picture.
+    workers
+        Processes that draw runs of the points (:mod:`gridtsne.output.parts`).
     """
-    canvas = Image.new("RGB", (size, size), background)
+    parts = scatter_parts(
+        points, thumbnails, size=size, thumb=thumb, background=background, runs=cuts(workers)
+    )
+    picture: Image.Image = run_parts([parts], workers)[0]
+    return picture
+
+
+def scatter_parts(
+    points: np.ndarray,
+    thumbnails: Thumbnails | np.ndarray | None = None,
+    *,
+    size: int = 1600,
+    thumb: int = 20,
+    background: tuple[int, int, int] = (255, 255, 255),
+    runs: int = 1,
+) -> Parts[Image.Image, Image.Image, Image.Image]:
+    """:func:`scatter` cut into ``runs`` runs of consecutive points, one task each: a run is drawn on a
+    transparent layer and ``gather`` lays the layers on the picture in order, so later points cover earlier
+    ones as when drawn one by one (one run is drawn on the picture itself)."""
     n = len(points)
-    if n == 0:
-        return canvas
+    if n == 0 or thumbnails is None:
+        return Parts([], lambda results: _dots(points, size, thumb, background), _same)
     margin = thumb
     lo, hi = points.min(axis=0), points.max(axis=0)
     span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
     xy = (points - lo) / span * (size - 2 * margin) + margin
-    if thumbnails is None:
-        draw = ImageDraw.Draw(canvas)
-        for x, y in xy:
-            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
-        return canvas
     side = max(4, min(thumb, int(size / max(1.0, np.sqrt(n)) * 1.5)))
     source = as_thumbnails(thumbnails)
     if len(source) != n:
         raise ValueError("one thumbnail per point is needed")
-    for start, pictures in batches(source):
-        small = _resized(pictures, side, Image.Resampling.BILINEAR)
-        for (x, y), pixels in zip(xy[start : start + len(small)], small, strict=True):
-            canvas.paste(Image.fromarray(pixels), (int(x - side / 2), int(y - side / 2)))
+    edges = np.linspace(0, n, min(runs, n) + 1).astype(np.int64)
+    alone = len(edges) == 2
+
+    def run(k: int) -> Image.Image:
+        layer = Image.new("RGB", (size, size), background) if alone else Image.new("RGBA", (size, size))
+        stop = int(edges[k + 1])
+        for start, pictures in batches(source, start=int(edges[k]), stop=stop):
+            small = _resized(pictures, side, Image.Resampling.BILINEAR)
+            for (x, y), pixels in zip(xy[start : start + len(small)], small, strict=True):
+                layer.paste(Image.fromarray(pixels), (int(x - side / 2), int(y - side / 2)))
+        return layer
+
+    def gather(results: Iterator[Image.Image]) -> Image.Image:
+        if alone:
+            return next(results)
+        canvas = Image.new("RGB", (size, size), background)
+        for layer in results:
+            canvas.paste(layer, (0, 0), layer)
+        return canvas
+
+    return Parts([partial(run, k) for k in range(len(edges) - 1)], gather, _same)
+
+
+def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.ndarray:
+    """The (k, t, t, 3) ``pictures`` at ``side`` × ``side`` pixels each."""
+    if pictures.shape[1] == side:
+        return pictures
+    out = np.empty((len(pictures), side, side, 3), dtype=np.uint8)
+    for i, pixels in enumerate(pictures):
+        out[i] = np.asarray(Image.fromarray(pixels).resize((side, side), method))
+    return out
+
+
+def _dots(points: np.ndarray, size: int, margin: int, background: tuple[int, int, int]) -> Image.Image:
+    """The scatter without pictures: a dot at every point."""
+    canvas = Image.new("RGB", (size, size), background)
+    if len(points):
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
+        draw = ImageDraw.Draw(canvas)
+        for x, y in (points - lo) / span * (size - 2 * margin) + margin:
+            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
     return canvas
 
 
