@@ -3,7 +3,7 @@
 The viewer of a small grid carries its keys inline (:mod:`gridtsne.output.viewer`); beside a deep-zoom
 archive (a big grid) it reads them from this file instead, so the page stays the same size at a million
 pictures. Hovering or clicking a cell fetches the one block that holds it (one range request, cached);
-a search fetches every block once.
+the first search fetches the whole file (one request, its progress shown) and decodes every block.
 
 Format (little-endian), every part readable on its own:
 
