@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import numpy as np
 import pytest
 from gridtsne.output.archive import tile_archive
+from gridtsne.output.keyfile import write_keys
 from gridtsne.output.tiles import build_pyramid
 from gridtsne.output.viewer import local_url, viewer_html
 from PIL import Image, ImageDraw
@@ -302,6 +304,21 @@ def test_opened_from_a_file_the_archive_gives_way_to_the_overview(site: Site, br
     assert page.evaluate("gridtsneViewer.source()") == "mosaic"
     assert "HTTP" in page.inner_text("#hint")
     assert_cells_drawn(page, shot(page, site.root / "file.png"), [(0, 0), (2, 5), (5, 3)])
+    # with a key file, which a page from a file cannot read either: no keys, and it says why
+    html = viewer_html(site.layout, "mosaic.jpg", tiles=info, keys_url="keys.bin")
+    (site.root / "viewer.html").write_text(html, encoding="utf-8")
+    page.goto((site.root / "viewer.html").as_uri())
+    page.wait_for_selector("body[data-state=ready]", timeout=15_000)
+    wait_until(page, "document.querySelector('#hint').textContent.startsWith('Deep zoom and keys')")
+    page.mouse.move(*centre(page, 2, 5))
+    assert page.evaluate("gridtsneViewer.cell(2, 5)") == {
+        "row": 2,
+        "col": 5,
+        "loading": False,
+        "key": None,
+        "url": None,
+    }
+    assert page.is_hidden("#tooltip")
     assert not errors
 
 
@@ -318,3 +335,57 @@ def test_a_link_with_an_originals_token_links_each_original(site: Site, browser:
     href = page.get_attribute("#preview-open", "href")
     assert href == endpoint + "&key=" + quote(key_of(2, 5), safe="")
     assert page.is_visible("#preview-open")
+
+
+def test_a_page_with_a_key_file_reads_keys_by_block(site: Site, browser: Any) -> None:
+    """A big grid's page: no key in its HTML; hover, click and search read blocks of ``keys.bin``."""
+    info = write_archive(site)
+    keys = [key_of(r, c) for r, c in PLACED]
+    with (site.root / "keys.bin").open("wb") as out:  # 8 cells a block: one row of the grid each
+        write_keys(out, ROWS, COLS, keys, np.array(PLACED), [site.urls[k] for k in keys], block=COLS)
+    html = viewer_html(site.layout, "mosaic.jpg", tiles=info, keys_url="keys.bin")
+    assert not any(part in html for part in ("photos/r1/", "needle", "alert(1)", "originals/"))
+    (site.root / "viewer.html").write_text(html, encoding="utf-8")
+    watch = Watch()
+    context, page = open_viewer(browser, site.base + "viewer.html", watch)
+    assert "44 placed" in page.inner_text("#summary-text")
+    keyfile = [r for u, r in watch.ranges if u == site.base + "keys.bin"]
+    assert keyfile == ["bytes=0-16383"]  # the header, with the blocks' offsets
+
+    # hovering a cell reads its row's block (once) and shows its key
+    page.mouse.move(*centre(page, 3, 3))
+    wait_until(page, f"document.querySelector('#tooltip-key').textContent === {json.dumps(HOSTILE)}")
+    assert "row 3 · col 3" in page.inner_text("#tooltip-pos") and HOSTILE in page.inner_text("#status-cell")
+    page.mouse.move(*centre(page, 3, 5))
+    wait_until(page, f"document.querySelector('#tooltip-key').textContent === {json.dumps(key_of(3, 5))}")
+    page.mouse.move(*centre(page, 1, 6))
+    wait_until(page, f"document.querySelector('#tooltip-key').textContent === {json.dumps(key_of(1, 6))}")
+    keyfile = [r for u, r in watch.ranges if u == site.base + "keys.bin"]
+    assert len(keyfile) == 3  # the header, row 3's block, row 1's block
+
+    # a click on a cell whose block is not read yet shows its key and opens its original
+    original = site.root / "originals" / key_of(2, 5)
+    original.parent.mkdir(parents=True, exist_ok=True)
+    original.write_bytes((site.root / "originals" / key_of(1, 2)).read_bytes())
+    with context.expect_page() as popup:
+        page.mouse.click(*centre(page, 2, 5))
+    wait_until(page, "gridtsneViewer.preview() !== null")
+    assert page.inner_text("#preview-key") == key_of(2, 5)
+    popup.value.wait_for_load_state()
+    assert popup.value.url == site.base + site.urls[key_of(2, 5)]
+    assert page.evaluate("gridtsneViewer.cell(5, 7)")["key"] is None  # an empty cell
+    # search reads the whole file once (one request, not one per block), then finds the matches in order
+    page.focus("#search")
+    page.keyboard.type("needle")
+    wait_until(page, "document.querySelector('#search-count').value === '1 of 3'")
+    assert [(m["row"], m["col"]) for m in page.evaluate("gridtsneViewer.matches()")] == sorted(NEEDLES)
+    page.fill("#search", "PHOTOS/R4")
+    wait_until(page, "document.querySelector('#search-count').value === '1 of 7'")  # row 4 but its needle
+    assert len([u for u, _ in watch.ranges if u == site.base + "keys.bin"]) == 5  # header, rows 3, 1, 2, 5
+    assert watch.requests.count(site.base + "keys.bin") == 5 + 1
+    page.mouse.move(*centre(page, 4, 2))  # a block read with the whole file: no request
+    wait_until(page, f"document.querySelector('#tooltip-key').textContent === {json.dumps(key_of(4, 2))}")
+    assert watch.requests.count(site.base + "keys.bin") == 5 + 1
+    assert page.evaluate("gridtsneViewer.source()") == "tiles"
+    watch.check()
+    context.close()

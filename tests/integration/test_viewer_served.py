@@ -50,7 +50,11 @@ def job(stack: EmbeddedStack) -> dict[str, Any]:
     outputs = state["rendered"]["outputs"]
     assert "tiles" in outputs
     layout = json.loads(S3Store(stack.bucket).read(outputs["layout"]))
-    return {"id": job, "cells": {image["key"].rsplit("/", 1)[-1]: image for image in layout["images"]}}
+    return {
+        "id": job,
+        "cells": {image["key"].rsplit("/", 1)[-1]: image for image in layout["images"]},
+        "page": S3Store(stack.bucket).read(outputs["viewer"]).decode(),
+    }
 
 
 def links(stack: EmbeddedStack, job: str) -> dict[str, str]:
@@ -60,10 +64,13 @@ def links(stack: EmbeddedStack, job: str) -> dict[str, str]:
     return {name: link["url"] for name, link in answer.body["output"]["data"].items()}
 
 
-def check_tiles_drawn(page: Any, watch: Watch, tiles_url: str, cells: dict[str, Any], path: Path) -> None:
-    """Every range request went to the one archive URL, and each picture is drawn in its cell."""
+def check_tiles_drawn(
+    page: Any, watch: Watch, urls: dict[str, str], cells: dict[str, Any], path: Path
+) -> None:
+    """Every range request went to the one archive URL or the key file's, and each picture is drawn in its
+    cell."""
     assert page.evaluate("gridtsneViewer.source()") == "tiles"
-    assert {url for url, _ in watch.ranges} == {tiles_url}
+    assert {url for url, _ in watch.ranges} == {urls["tiles"], urls["keys"]}
     assert not any(urlsplit(u).path.endswith("mosaic.jpg") for u in watch.requests)
     image = shot(page, path)
     for name, colour in COLOURS.items():
@@ -77,11 +84,11 @@ def test_the_stored_viewer_opens_through_fresh_links_after_the_first_expire(
 ) -> None:
     first = links(stack, job["id"])
     fragment = parse_qs(urlsplit(first["viewer"]).fragment)
-    assert fragment == {"mosaic": [first["image"]], "tiles": [first["tiles"]]}
+    assert fragment == {"mosaic": [first["image"]], "tiles": [first["tiles"]], "keys": [first["keys"]]}
     watch = Watch()
     context, page = open_viewer(browser, first["viewer"], watch)
-    check_tiles_drawn(page, watch, first["tiles"], job["cells"], tmp_path / "first.png")
-    assert len(watch.ranges) >= 2  # the header and directory, then tiles
+    check_tiles_drawn(page, watch, first, job["cells"], tmp_path / "first.png")
+    assert len(watch.ranges) >= 3  # the archive's header and directory, then tiles; the key file's header
     watch.check()
     context.close()
 
@@ -98,10 +105,18 @@ def test_the_stored_viewer_opens_through_fresh_links_after_the_first_expire(
     assert fresh["viewer"] != first["viewer"]
     watch = Watch()
     context, page = open_viewer(browser, fresh["viewer"], watch)
-    check_tiles_drawn(page, watch, fresh["tiles"], job["cells"], tmp_path / "fresh.png")
+    check_tiles_drawn(page, watch, fresh, job["cells"], tmp_path / "fresh.png")
     page.click("#zoom-in")
     page.click("#zoom-in")
     wait_until(page, "gridtsneViewer.idle()")
-    assert {url for url, _ in watch.ranges} == {fresh["tiles"]}
+    assert {url for url, _ in watch.ranges} == {fresh["tiles"], fresh["keys"]}
+    # the page holds no key: hovering a picture reads its key from the key file, through the fresh link
+    page.keyboard.press("0")
+    green = job["cells"]["green.png"]
+    rect = page.evaluate(f"gridtsneViewer.cellRect({green['row']}, {green['col']})")
+    page.mouse.move(rect["x"] + rect["width"] / 2, rect["y"] + rect["height"] / 2)
+    wait_until(page, "document.querySelector('#tooltip-key').textContent === 'uploads/deep/green.png'")
+    assert "uploads/deep/green.png" in page.inner_text("#status-cell")
+    assert "uploads/deep/" not in job["page"]
     watch.check()
     context.close()

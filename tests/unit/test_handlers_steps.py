@@ -15,6 +15,7 @@ from gridtsne.aws.job import NO_BIG_SET, JobParams
 from gridtsne.aws.table import JobTable
 from gridtsne.aws.uploads import shared_embedder
 from gridtsne.core.images import decode, square
+from gridtsne.output.keyfile import read_block, read_index
 from gridtsne.output.layout import check
 from gridtsne.pipeline import list_inputs
 from gridtsne.store import S3Store
@@ -181,10 +182,21 @@ def test_a_grid_too_big_for_one_picture_gets_one_tile_archive_behind_a_fresh_lin
         assert np.abs(tile[y % 256, x % 256].astype(int) - colour).max() < 12
     viewer = store.read(outputs["viewer"]).decode()
     assert "Signature=" not in viewer and '"url":"tiles.pmtiles"' in viewer
+    assert (
+        outputs["keys"] == "visualizations/wide-job/keys.bin"
+    )  # the keys beside the archive, not in the page
+    assert "uploads/wide/" not in viewer and '"keyfile":{"url":"keys.bin"}' in viewer
+    keys = io.BytesIO(store.read(outputs["keys"]))
+    block = read_block(keys, read_index(keys), 0)  # 33 cells: one block
+    assert all(block["keys"][image["col"]] == image["key"] for image in layout["images"])
     data = state["published"]["output"]["data"]  # what the API answers: one link per file
-    assert set(data) == {"image", "layout", "viewer", "scatter", "tiles"}
+    assert set(data) == {"image", "layout", "viewer", "scatter", "tiles", "keys"}
     fragment = parse_qs(urlsplit(data["viewer"]["url"]).fragment)
-    assert fragment == {"mosaic": [data["image"]["url"]], "tiles": [data["tiles"]["url"]]}
+    assert fragment == {
+        "mosaic": [data["image"]["url"]],
+        "tiles": [data["tiles"]["url"]],
+        "keys": [data["keys"]["url"]],
+    }
     assert JobTable(stack.table).get("wide-job").outputs == outputs  # type: ignore[union-attr]
     (announced,) = [e for e in stack.received_events() if e["detail"]["id"] == "wide-job"]
     urls = announced["detail"]["urls"]  # the event's links, checked against its schema on the way

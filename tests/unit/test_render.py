@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from gridtsne.core.assign import cell_targets
 from gridtsne.output.files import render_outputs
+from gridtsne.output.keyfile import read_block, read_index
 from gridtsne.output.layout import Layout
 from gridtsne.output.render import mosaic, parse_colour
 from gridtsne.pipeline import Params, Result, write_outputs
@@ -40,14 +41,20 @@ def test_a_big_grid_gets_an_overview_and_a_tile_archive() -> None:
     n, rows, cols, tile = 90, 10, 9, 64
     thumbs = coloured_thumbnails(n, tile)
     cells = cell_targets(n, rows, cols)
-    layout = Layout(rows, cols, tile, [f"{i}.png" for i in range(n)], cells, np.zeros((n, 2)))
+    keys = [f"zq-{i}.png" for i in range(n)]
+    layout = Layout(rows, cols, tile, keys, cells, np.zeros((n, 2)))
     written: dict[str, bytes] = {}
+    urls = {keys[7]: "../originals/7.png", keys[8]: "javascript:alert(1)"}
     files = render_outputs(
-        layout, thumbs, write_tiles=lambda name, file: written.update({name: file.read()}), max_side=320
+        layout,
+        thumbs,
+        original_urls=urls,
+        write_tiles=lambda name, file: written.update({name: file.read()}),
+        max_side=320,
     )
     overview = Image.open(io.BytesIO(files["mosaic.jpg"]))
     assert max(overview.size) <= 320
-    assert list(written) == ["tiles.pmtiles"]
+    assert sorted(written) == ["keys.bin", "tiles.pmtiles"]
     reader = Reader(MemorySource(written["tiles.pmtiles"]))
     finest = reader.header()["max_zoom"]
     first = Image.open(io.BytesIO(reader.get(finest, 0, 0)))
@@ -58,6 +65,15 @@ def test_a_big_grid_gets_an_overview_and_a_tile_archive() -> None:
     page = files["viewer.html"].decode()
     assert '"mosaic":"mosaic.jpg","tiles":{"width":576,"height":640,' in page
     assert '"url":"tiles.pmtiles"' in page
+    # the keys and links are in the key file, not in the page
+    assert '"keys":null,"cells":null,"urls":null,"keyfile":{"url":"keys.bin"}' in page
+    assert "zq-" not in page and "../originals" not in page
+    file = io.BytesIO(written["keys.bin"])
+    index = read_index(file)
+    (block,) = [read_block(file, index, b) for b in range(index.blocks)]
+    for i, (row, col) in enumerate(cells):
+        assert block["keys"][row * cols + col] == keys[i]
+        assert block["urls"][row * cols + col] == (urls[keys[i]] if i == 7 else None)  # unsafe: dropped
     assert json.loads(files["layout.json"])["grid"] == {"rows": 10, "cols": 9, "tile": 64}
 
 
@@ -69,6 +85,7 @@ def test_the_command_line_writes_the_archive_beside_the_outputs(tmp_path: Path) 
     )
     write_outputs(Result(layout, thumbs, np.zeros((n, 4))), LocalStore(tmp_path), Params(tile=tile))
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "keys.bin",
         "layout.json",
         "mosaic.jpg",
         "scatter.png",
@@ -93,6 +110,7 @@ def test_a_small_grid_has_no_pyramid() -> None:
     assert Image.open(io.BytesIO(files["mosaic.jpg"])).size == (32, 32)
     page = files["viewer.html"].decode()
     assert '"tiles":null' in page and "connect-src" not in page  # no archive: no fetch at all
+    assert '"keys":["a","b","c","d"]' in page and '"keyfile":null' in page  # keys in the page
 
 
 @pytest.mark.parametrize(

@@ -189,8 +189,32 @@ def test_a_tile_archive_comes_with_its_reader_and_leave_to_fetch() -> None:
         viewer_html(layout(["a.jpg"]), "javascript:alert(1)", tiles=info)
 
 
+def test_a_key_file_replaces_the_embedded_keys() -> None:
+    info = pyramid_geometry(4, 4, 32, tile_size=64)
+    keys = ["secret-a.jpg", "secret-b.jpg", "secret-c.jpg"]
+    page = viewer_html(
+        layout(keys), "mosaic.jpg", original_urls={"secret-a.jpg": "o/a"}, tiles=info, keys_url="keys.bin"
+    )
+    data = embedded(page)
+    assert data["keyfile"] == {"url": "keys.bin"} and data["count"] == 3
+    assert data["keys"] is data["cells"] is data["urls"] is None
+    assert "secret-" not in page and "o/a" not in page
+    csp = next(
+        a for t, a in parse(page).tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    )
+    assert "connect-src http: https:" in (csp["content"] or "")
+    inline = embedded(viewer_html(layout(keys), "mosaic.jpg", tiles=info))
+    assert inline["keys"] == keys and inline["keyfile"] is None and inline["count"] == 3
+    with pytest.raises(ValueError, match="keys_url"):
+        viewer_html(layout(keys), "mosaic.jpg", tiles=info, keys_url="javascript:alert(1)")
+
+
 def test_fragment_carries_fresh_picture_urls() -> None:
-    urls = {"mosaic": "https://b.s3.amazonaws.com/m.jpg?X-Amz-Signature=a&b=c", "tiles": "http://h/t"}
+    urls = {
+        "mosaic": "https://b.s3.amazonaws.com/m.jpg?X-Amz-Signature=a&b=c",
+        "tiles": "http://h/t",
+        "keys": "http://h/k",
+    }
     text = fragment(urls)
     assert "&b=c" not in text  # each URL encoded whole, so its own query stays inside it
     assert {name: values for name, values in parse_qs(text).items()} == {k: [v] for k, v in urls.items()}

@@ -10,7 +10,7 @@ that asked for it; only the owner reads it (:func:`may_read`).
 Layout of a job's outputs: ``visualizations/<id>/`` holds ``inputs.json`` (the snapshot of the collection the
 job works on), ``points.npy`` and ``order.json`` (reduce stage), ``mosaic.jpg``, ``layout.json``,
 ``viewer.html`` and ``scatter.png``, and for a grid too big for one picture ``tiles.pmtiles`` (the deep-zoom
-archive the viewer reads by range requests).
+archive) and ``keys.bin`` (the keys of its cells), which the viewer reads by range requests.
 """
 
 from __future__ import annotations
@@ -51,9 +51,10 @@ OUTPUT_NAMES: dict[str, str] = {
     "viewer": "viewer.html",
     "scatter": "scatter.png",
     "tiles": "tiles.pmtiles",
+    "keys": "keys.bin",
 }
-#: Outputs only some jobs have: the deep-zoom archive of a grid too big for one picture.
-OPTIONAL_OUTPUTS = frozenset({"tiles"})
+#: Outputs only some jobs have: the deep-zoom archive and key file of a grid too big for one picture.
+OPTIONAL_OUTPUTS = frozenset({"tiles", "keys"})
 
 
 #: ``BIG_SET_THRESHOLD`` of a stack without the big-set job (template.yaml: no ``ProcessingImageUri``).

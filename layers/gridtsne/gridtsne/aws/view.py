@@ -2,9 +2,9 @@
 
 One view for every door, so a console user reads in the execution's output panel what an API client gets.
 Its ``data`` holds presigned URLs, signed when it is asked for; the viewer's link carries those of the
-pictures it shows in its fragment (``viewer.html?<signature>#mosaic=<url>&tiles=<url>``), so the stored
-page needs no URL of its own and opens for as long as its files are kept, through a fresh link. Where the
-deployment has a signed redirect to originals, the fragment also carries the job's token for it.
+files it reads in its fragment (``viewer.html?<signature>#mosaic=<url>&tiles=<url>&keys=<url>``), so the
+stored page needs no URL of its own and opens for as long as its files are kept, through a fresh link.
+Where the deployment has a signed redirect to originals, the fragment also carries the job's token for it.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ class Visualization(BaseModel):
     data: dict[str, Link] | None = Field(
         None,
         description="image, layout, viewer, scatter and, for a grid too big for one picture, tiles (the "
-        "deep-zoom archive), when succeeded. The viewer's link brings the others it reads in its fragment.",
+        "deep-zoom archive) and keys (the keys of its cells), when succeeded. The viewer's link brings the "
+        "others it reads in its fragment.",
     )
     error: Failure | None = None
 
@@ -80,7 +81,12 @@ def output_urls(
     """
     urls = {name: store.url(key, expires) for name, key in outputs.items()}
     if "viewer" in urls:
-        shown = {"mosaic": urls.get("image"), "tiles": urls.get("tiles"), "originals": originals}
+        shown = {
+            "mosaic": urls.get("image"),
+            "tiles": urls.get("tiles"),
+            "keys": urls.get("keys"),
+            "originals": originals,
+        }
         urls["viewer"] += "#" + fragment({name: url for name, url in shown.items() if url})
     return urls
 

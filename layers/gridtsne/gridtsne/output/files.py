@@ -1,17 +1,19 @@
 """The files a layout becomes: ``layout.json``, ``mosaic.jpg``, ``viewer.html`` and ``scatter.png``.
 
 :func:`render_outputs` is the one render path for the command line, the Lambdas and the big-set job. A grid
-too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`). The
-pictures are drawn over all the usable cores (:mod:`gridtsne.output.parts`), into the same bytes as in one
-process.
+too big for one picture also gets a deep-zoom tile pyramid, one PMTiles archive (:data:`ARCHIVE`), and its
+keys in a file of blocks read by range requests (:data:`KEYS`, :mod:`gridtsne.output.keyfile`), so the
+viewer page does not grow with the grid. The pictures are drawn over all the usable cores
+(:mod:`gridtsne.output.parts`), into the same bytes as in one process.
 
-The viewer page carries no URL that expires: it names its pictures relative to itself (``mosaic.jpg``,
-``tiles.pmtiles``) and takes fresh ones from its link's fragment when opened (see
+The viewer page carries no URL that expires: it names its files relative to itself (``mosaic.jpg``,
+``tiles.pmtiles``, ``keys.bin``) and takes fresh ones from its link's fragment when opened (see
 :mod:`gridtsne.output.viewer`).
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
@@ -22,6 +24,7 @@ from PIL import Image
 
 from gridtsne.core.thumbs import Thumbnails, as_thumbnails
 from gridtsne.output.archive import ARCHIVE, tile_archive
+from gridtsne.output.keyfile import KEYS, write_keys
 from gridtsne.output.layout import Layout
 from gridtsne.output.parts import Parts, cuts, render_workers, run_parts
 from gridtsne.output.render import (
@@ -33,9 +36,9 @@ from gridtsne.output.render import (
     scatter_parts,
 )
 from gridtsne.output.tiles import PyramidInfo, pyramid_geometry, pyramid_parts
-from gridtsne.output.viewer import viewer_html
+from gridtsne.output.viewer import original_links, viewer_html
 
-__all__ = ["ARCHIVE", "OUTPUTS", "WriteFile", "render_outputs"]
+__all__ = ["ARCHIVE", "KEYS", "OUTPUTS", "WriteFile", "render_outputs"]
 
 #: The files every layout becomes.
 OUTPUTS = ("layout.json", "mosaic.jpg", "viewer.html", "scatter.png")
@@ -71,7 +74,8 @@ def render_outputs(
     write_tiles
         Where a grid wider or taller than ``max_side`` pixels writes its deep-zoom tile pyramid at full
         resolution, as the archive :data:`ARCHIVE` (:mod:`gridtsne.output.archive`), which the viewer
-        then shows.
+        then shows, and its keys (and ``original_urls``) as the key file :data:`KEYS`, which the viewer
+        then reads instead of embedding them.
     max_side
         Longest side of ``mosaic.jpg``; bigger grids get an overview of at most that size (at most
         :data:`~gridtsne.output.render.OVERVIEW_MAX_SIDE` beside a deep-zoom archive).
@@ -86,6 +90,8 @@ def render_outputs(
     mosaic_jpeg, scatter_png, pyramid = _pictures(
         layout, source, parse_colour(background), write_tiles, max_side, workers
     )
+    if pyramid is not None and write_tiles is not None:
+        _key_file(layout, original_urls or {}, write_tiles)
     layout.timings["render"] = time.perf_counter() - start
     viewer = viewer_html(
         layout.to_dict(),
@@ -93,6 +99,7 @@ def render_outputs(
         original_urls=original_urls,
         tiles=pyramid,
         tiles_url=ARCHIVE,
+        keys_url=KEYS if pyramid else None,
     )
     return {
         "mosaic.jpg": mosaic_jpeg,
@@ -160,3 +167,12 @@ def _pyramid(
         return built
 
     return pyramid_parts(thumb_for_cell, info, archive.add, background=background, blocks=blocks).then(finish)
+
+
+def _key_file(layout: Layout, original_urls: Mapping[str, str], write: WriteFile) -> None:
+    """Write the keys and original URLs of the grid's cells as the key file :data:`KEYS`."""
+    with io.BytesIO() as out:
+        urls = original_links(layout.keys, original_urls)
+        write_keys(out, layout.rows, layout.cols, layout.keys, layout.cells, urls)
+        out.seek(0)
+        write(KEYS, out)

@@ -3,18 +3,21 @@
 Pan (drag, Shift+arrows), zoom (wheel, pinch, + / − buttons, fit), hover a tile to see its key,
 click it to see it larger with its key (and to open the original where the page has its URL), search keys
 by substring. The page makes no requests but the mosaic (or range requests into the deep-zoom archive,
-see :mod:`gridtsne.output.archive`, read with the inlined npm ``pmtiles`` library) and the originals the
-user opens; its Content-Security-Policy forbids everything else (and any fetch when there is no archive).
+see :mod:`gridtsne.output.archive`, read with the inlined npm ``pmtiles`` library, and into the key file)
+and the originals the user opens; its Content-Security-Policy forbids everything else (and any fetch when
+there is neither archive nor key file).
 
 Links that outlive their URLs: the page names its pictures as given here (relative to itself, such as
 ``mosaic.jpg`` and ``tiles.pmtiles``), and the fragment of the link that opens it may replace them with
-fresh absolute ones: ``viewer.html#mosaic=<url>&tiles=<url>`` (each URL-encoded; see
+fresh absolute ones: ``viewer.html#mosaic=<url>&tiles=<url>&keys=<url>`` (each URL-encoded; see
 :func:`fragment`). So a stored page carries no URL that expires, and whoever hands out a link to it (the
 API) signs its pictures at that moment. Opened from ``file://``, where a page cannot read a file by
-ranges, a page with an archive shows the mosaic overview.
+ranges, a page with an archive shows the mosaic overview (and, with a key file, no keys).
 
 The layout is embedded compactly (keys, cells, original URLs, a summary of skipped and duplicate
-inputs, the grid's quality, shown in the header); ``layout.json`` stays the full record.
+inputs, the grid's quality, shown in the header); ``layout.json`` stays the full record. A page with a
+key file (``keys_url``, :mod:`gridtsne.output.keyfile`) embeds no key, cell or URL: it reads the block of
+keys that a hover, click or search needs by range requests, so its size does not grow with the grid.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -37,8 +40,9 @@ LISTED = 500
 _SAFE_SCHEMES = {"", "http", "https", "file"}
 _TEMPLATES = Path(__file__).with_name("templates")
 _PLACEHOLDER = re.compile(r"@(TITLE|CONNECT|CSS|PMTILES|JS|DATA)@")
-#: What the fragment of a viewer link may carry (:func:`fragment`): its pictures, and a link to originals.
-FRAGMENT_NAMES = ("mosaic", "tiles", "originals")
+#: What the fragment of a viewer link may carry (:func:`fragment`): its pictures, its key file, and a link to
+#: originals.
+FRAGMENT_NAMES = ("mosaic", "tiles", "keys", "originals")
 _SOURCE_MAP = re.compile(r"\n//# sourceMappingURL=\S*\s*$")
 
 
@@ -58,6 +62,7 @@ def viewer_html(
     original_urls: Mapping[str, str] | None = None,
     tiles: PyramidInfo | Mapping[str, Any] | None = None,
     tiles_url: str = "tiles.pmtiles",
+    keys_url: str | None = None,
     title: str = "gridtsne",
 ) -> str:
     """The viewer page for ``layout`` as one HTML document (inline CSS and JS, no external requests).
@@ -79,6 +84,9 @@ def viewer_html(
         ``to_dict()``) to show instead of one mosaic picture.
     tiles_url
         URL of the pyramid's PMTiles archive, relative to the page (the link's fragment may replace it).
+    keys_url
+        URL of the grid's key file (:mod:`gridtsne.output.keyfile`), relative to the page (the link's
+        fragment may replace it): the page then reads keys and original URLs from it and embeds none.
     title
         Page title.
 
@@ -89,11 +97,12 @@ def viewer_html(
         shows the picture.
     """
     data = layout.to_dict() if isinstance(layout, SupportsToDict) else layout
-    payload = _payload(data, mosaic_url, original_urls or {}, tiles, tiles_url, title)
+    payload = _payload(data, mosaic_url, original_urls or {}, tiles, tiles_url, keys_url, title)
     parts = {
         "TITLE": html.escape(title),
-        # range requests into the archive, wherever the link's fragment says it is; none without one
-        "CONNECT": "; connect-src http: https:" if payload["tiles"] else "",
+        # range requests into the archive and the key file, wherever the link's fragment says they are;
+        # none without them
+        "CONNECT": "; connect-src http: https:" if payload["tiles"] or payload["keyfile"] else "",
         "CSS": _asset("viewer.css"),
         # the archive's reader (npm pmtiles, see templates/pmtiles.LICENSE), only with an archive
         "PMTILES": f"<script>\n{_SOURCE_MAP.sub('', _asset('pmtiles.js'))}\n</script>\n"
@@ -125,7 +134,7 @@ def fragment(urls: Mapping[str, str]) -> str:
     Parameters
     ----------
     urls
-        ``name -> absolute URL`` for names in :data:`FRAGMENT_NAMES` (``mosaic``, ``tiles``, ``originals``).
+        ``name -> absolute URL`` for names in :data:`FRAGMENT_NAMES`.
 
     Raises
     ------
@@ -145,6 +154,12 @@ def local_url(key: str, prefix: str = "") -> str:
     return quote(prefix + key, safe="/")
 
 
+def original_links(keys: Sequence[str], original_urls: Mapping[str, str]) -> list[str | None]:
+    """The link of each key's original, in the order of ``keys``: None where unknown or not safe."""
+    urls = [original_urls.get(key) for key in keys]
+    return [u if u is not None and safe_url(u) else None for u in urls]
+
+
 def safe_url(url: str) -> bool:
     """Whether ``url`` may be linked: http(s), file or relative, with no control characters."""
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
@@ -162,6 +177,7 @@ def _payload(
     original_urls: Mapping[str, str],
     tiles: PyramidInfo | Mapping[str, Any] | None,
     tiles_url: str,
+    keys_url: str | None,
     title: str,
 ) -> dict[str, Any]:
     grid = layout.get("grid")
@@ -182,8 +198,6 @@ def _payload(
         seen.add((row, col))
         keys.append(key)
         cells += (row, col)
-    urls = [original_urls.get(key) for key in keys]
-    urls = [u if u is not None and safe_url(u) else None for u in urls]
     tiles_info = tiles.to_dict() if isinstance(tiles, PyramidInfo) else (dict(tiles) if tiles else None)
     if tiles_info is not None:
         for name in ("width", "height", "tile_size", "levels"):
@@ -193,15 +207,20 @@ def _payload(
         tiles_info["url"] = tiles_url
     if not safe_url(mosaic_url) or not (mosaic_url or tiles_info):
         raise ValueError(f"mosaic_url must be a non-empty http(s) or relative URL, got {mosaic_url!r}")
+    if keys_url is not None and not (keys_url and safe_url(keys_url)):
+        raise ValueError(f"keys_url must be a non-empty http(s) or relative URL, got {keys_url!r}")
+    inline = keys_url is None
     skipped = list(layout.get("skipped", []))
     duplicates = list(layout.get("duplicates", []))
     quality = layout.get("quality") or None
     return {
         "title": title,
         "grid": {"rows": rows, "cols": cols, "tile": tile},
-        "keys": keys,
-        "cells": cells,
-        "urls": urls,
+        "count": len(keys),
+        "keys": keys if inline else None,
+        "cells": cells if inline else None,
+        "urls": original_links(keys, original_urls) if inline else None,
+        "keyfile": None if inline else {"url": keys_url},
         "mosaic": mosaic_url or None,
         "tiles": tiles_info,
         "skipped": {

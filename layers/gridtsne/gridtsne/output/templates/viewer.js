@@ -5,26 +5,152 @@
   const data = JSON.parse(document.getElementById("gridtsne-data").textContent);
   const rows = data.grid.rows, cols = data.grid.cols, cell = data.grid.tile;
   const W = cols * cell, H = rows * cell; // world coordinates: grid pixels at full resolution
-  const keys = data.keys, urls = data.urls;
-  const N = keys.length;
-  const cellOf = new Int32Array(N); // image index -> row * cols + col
-  const byCell = new Int32Array(rows * cols).fill(-1); // cell -> image index
-  for (let i = 0; i < N; i++) {
-    const c = data.cells[2 * i] * cols + data.cells[2 * i + 1];
-    cellOf[i] = c;
-    byCell[c] = i;
-  }
-  let lowerKeys = null; // built on first search
-  // Fresh URLs of the pictures from the link's fragment (#mosaic=...&tiles=...), else those in the page;
-  // `originals` is a signed redirect that answers `&key=<key>` with the original picture.
+  const N = data.count; // pictures placed
+  // Fresh URLs of the page's files from the link's fragment (#mosaic=...&tiles=...&keys=...), else those in
+  // the page; `originals` is a signed redirect that answers `&key=<key>` with the original picture.
   const links = {};
   for (const [name, value] of new URLSearchParams(location.hash.slice(1))) {
-    if ((name === "mosaic" || name === "tiles" || name === "originals") && /^https?:/i.test(value)) {
+    if (["mosaic", "tiles", "keys", "originals"].includes(name) && /^https?:/i.test(value)) {
       links[name] = value;
     }
   }
   const mosaicUrl = links.mosaic || data.mosaic;
   const tilesUrl = data.tiles ? links.tiles || data.tiles.url : null;
+
+  // ---- keys: in the page (small grids), or a block at a time from the key file (beside an archive) ----
+  // names.get(c): {key, url} of the picture in cell c (row * cols + col), null for an empty cell,
+  // undefined until its block is read (names.load(c) reads it); names.all(): every placed cell and its key
+  // in reading order, or null until names.loadAll(progress) has read them (a key file only).
+  const names = data.keyfile ? keyFile(links.keys || data.keyfile.url) : inlineKeys();
+  let lowerKeys = null; // built on first search
+  function inlineKeys() {
+    const byCell = new Int32Array(rows * cols).fill(-1); // cell -> image index
+    for (let i = 0; i < N; i++) byCell[data.cells[2 * i] * cols + data.cells[2 * i + 1]] = i;
+    let all = null;
+    return {
+      get: (c) => (byCell[c] >= 0 ? { key: data.keys[byCell[c]], url: data.urls[byCell[c]] } : null),
+      load: () => Promise.resolve(),
+      all() {
+        if (!all) {
+          all = { cells: [], keys: [] };
+          for (let c = 0; c < byCell.length; c++) {
+            if (byCell[c] >= 0) {
+              all.cells.push(c);
+              all.keys.push(data.keys[byCell[c]]);
+            }
+          }
+        }
+        return all;
+      },
+    };
+  }
+  function keyFile(url) {
+    // The format (gridtsne.output.keyfile): "gridkeys", the header's length (uint32 LE), the header (JSON:
+    // cells per block, the blocks' offsets after it), then blocks of cells in reading order, each one gzip
+    // member of {"keys": [key or null, ...], "urls": [...]}. Each part is one range request.
+    const blocks = new Map(); // block number -> its content once read (null: it could not be read)
+    const reading = new Map(); // block number -> the promise of reading it
+    let whole = null; // the whole file, where the server answered a range request with all of it
+    let index = null, settled = false, all = null, readingAll = null, showProgress = () => {};
+    async function read(start, end) {
+      if (whole) return whole.subarray(start, end);
+      const res = await fetch(url, { headers: { Range: "bytes=" + start + "-" + (end - 1) } });
+      if (!res.ok) throw new Error("HTTP " + res.status);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 200) return bytes;
+      whole = bytes;
+      return bytes.subarray(start, end);
+    }
+    function unreadable() {
+      $("hint").textContent = location.protocol === "file:"
+        ? "Deep zoom and keys: serve this folder over HTTP with range requests"
+        : "Could not read the keys of the grid.";
+    }
+    // a page opened from file:// cannot read the file: no keys
+    const header = (async () => {
+      if (location.protocol === "file:") return;
+      let part = await read(0, 16384);
+      if (new TextDecoder().decode(part.subarray(0, 8)) !== "gridkeys") throw new Error("not a key file");
+      const n = new DataView(part.buffer, part.byteOffset, part.byteLength).getUint32(8, true);
+      part = 12 + n > part.length ? await read(12, 12 + n) : part.subarray(12, 12 + n);
+      const head = JSON.parse(new TextDecoder().decode(part));
+      if (head.rows !== rows || head.cols !== cols) throw new Error("the key file of another grid");
+      index = { block: head.block, offsets: head.offsets, start: 12 + n };
+    })().catch(() => {}).then(() => {
+      settled = true;
+      if (!index) unreadable();
+    });
+    function block(b) {
+      if (!reading.has(b)) {
+        const job = (async () => {
+          const raw = await read(index.start + index.offsets[b], index.start + index.offsets[b + 1]);
+          const text = new Blob([raw]).stream().pipeThrough(new DecompressionStream("gzip"));
+          return JSON.parse(await new Response(text).text());
+        })().catch(() => {
+          unreadable();
+          return null;
+        }).then((content) => {
+          blocks.set(b, content);
+          keysArrived();
+        });
+        reading.set(b, job);
+      }
+      return reading.get(b);
+    }
+    const store = {
+      get(c) {
+        if (!index) return settled ? null : undefined;
+        const b = Math.floor(c / index.block), content = blocks.get(b);
+        if (!content) return content === null ? null : undefined;
+        const j = c - b * index.block, key = content.keys[j];
+        return key == null ? null : { key, url: content.urls ? content.urls[j] : null };
+      },
+      load: (c) => header.then(() => (index ? block(Math.floor(c / index.block)) : null)),
+      all: () => all,
+      loadAll(progress) {
+        showProgress = progress;
+        return (readingAll = readingAll || readAll());
+      },
+    };
+    async function readAll() {
+      await header;
+      if (!index) return { cells: [], keys: [] };
+      const count = index.offsets.length - 1, size = index.start + index.offsets[count];
+      if (!whole) {
+        // every block at once: one request for the whole file, its progress shown as it arrives
+        try {
+          const res = await fetch(url);
+          if (!res.ok) throw new Error("HTTP " + res.status);
+          const reader = res.body.getReader(), parts = [];
+          let got = 0;
+          for (let part = await reader.read(); !part.done; part = await reader.read()) {
+            parts.push(part.value);
+            got += part.value.length;
+            showProgress(Math.min(1, got / size));
+          }
+          const bytes = new Uint8Array(got);
+          parts.reduce((at, part) => (bytes.set(part, at), at + part.length), 0);
+          whole = bytes;
+        } catch (e) {
+          unreadable();
+        }
+      }
+      await Promise.all(Array.from({ length: count }, (_, b) => block(b)));
+      all = { cells: [], keys: [] };
+      for (let b = 0; b < count; b++) {
+        const content = blocks.get(b);
+        if (!content) continue;
+        content.keys.forEach((key, j) => {
+          if (key != null) {
+            all.cells.push(b * index.block + j);
+            all.keys.push(key);
+          }
+        });
+      }
+      return all;
+    }
+    return store;
+  }
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("canvas"), ctx = canvas.getContext("2d");
@@ -37,7 +163,7 @@
   const view = { s: 1, x: 0, y: 0 };
   let cw = 1, ch = 1, dpr = 1, fitted = false;
   let hoverCell = -1, selectedCell = -1;
-  let matches = [], matchAt = -1; // image indices in reading order; index of the current match
+  let matches = [], matchAt = -1; // cells of the matches in reading order; index of the current match
   let masks = null; // per-cell pictures of the matches: {dim, dots, flag}
   let ready = false, failed = false;
 
@@ -94,12 +220,20 @@
     const r = Math.floor(c / cols), k = c % cols;
     return { x: view.x + k * cell * view.s, y: view.y + r * cell * view.s, w: cell * view.s, h: cell * view.s };
   }
+  // the cell's picture: key and URL, or null keys for an empty cell or one whose key is still being read
+  // (`loading`; it is read, and what shows it is redrawn)
   function describe(c) {
-    const i = c >= 0 ? byCell[c] : -1;
+    const found = c >= 0 ? names.get(c) : null;
+    if (found === undefined) names.load(c);
     return {
-      row: Math.floor(c / cols), col: c % cols, index: i,
-      key: i >= 0 ? keys[i] : null, url: i >= 0 ? urls[i] || original(keys[i]) : null,
+      row: Math.floor(c / cols), col: c % cols, loading: found === undefined,
+      key: found ? found.key : null, url: found ? found.url || original(found.key) : null,
     };
+  }
+  // run `then` once the key of cell c is known
+  function whenKnown(c, then) {
+    if (names.get(c) === undefined) names.load(c).then(then);
+    else then();
   }
   function original(key) {
     return links.originals ? links.originals + "&key=" + encodeURIComponent(key) : null;
@@ -142,7 +276,9 @@
     source = "tiles";
     drawPicture = pyramidSource(data.tiles, tilesUrl);
   } else {
-    if (data.tiles) $("hint").textContent = "Deep zoom: serve this folder over HTTP with range requests";
+    if (data.tiles && !data.keyfile) {
+      $("hint").textContent = "Deep zoom: serve this folder over HTTP with range requests";
+    }
     useMosaic();
   }
   function useMosaic() {
@@ -395,7 +531,7 @@
         }
       }
     }
-    if (hoverCell >= 0 && hoverCell !== selectedCell && byCell[hoverCell] >= 0) {
+    if (hoverCell >= 0 && hoverCell !== selectedCell && names.get(hoverCell)) {
       outline(hoverCell, "rgba(0, 0, 0, 0.8)", 3);
       outline(hoverCell, "rgba(255, 255, 255, 0.9)", 1);
     }
@@ -412,16 +548,19 @@
   }
 
   // ---- hover, selection, opening originals ------------------------------------------------------
+  let tipAt = null; // where the tooltip points: [cell, x, y]
   function hideTooltip() {
     tooltip.hidden = true;
+    tipAt = null;
   }
   function showTooltip(c, sx, sy) {
     const d = describe(c);
-    if (d.key === null) {
+    if (d.key === null && !d.loading) {
       hideTooltip();
       return;
     }
-    $("tooltip-key").textContent = d.key;
+    tipAt = [c, sx, sy];
+    $("tooltip-key").textContent = d.loading ? "Reading the key\u2026" : d.key;
     $("tooltip-pos").textContent = "row " + d.row + " \u00b7 col " + d.col + (d.url ? " \u00b7 click to open" : "");
     tooltip.hidden = false;
     const tw = tooltip.offsetWidth, th = tooltip.offsetHeight;
@@ -442,14 +581,15 @@
     requestDraw();
   }
   function updateStatus() {
-    const c = hoverCell >= 0 && byCell[hoverCell] >= 0 ? hoverCell : selectedCell;
+    const c = hoverCell >= 0 && names.get(hoverCell) !== null ? hoverCell : selectedCell;
     const d = c >= 0 ? describe(c) : null;
     if (!d) {
       statusCell.textContent = "";
       statusOpen.hidden = true;
       return;
     }
-    statusCell.textContent = (d.key === null ? "empty cell" : d.key) + "  \u2014  row " + d.row + ", col " + d.col;
+    const what = d.loading ? "reading the key\u2026" : d.key === null ? "empty cell" : d.key;
+    statusCell.textContent = what + "  \u2014  row " + d.row + ", col " + d.col;
     if (d.url) {
       statusOpen.href = d.url;
       statusOpen.hidden = false;
@@ -471,21 +611,24 @@
     showPreview(c);
     if (d.url && safeUrl(d.url)) window.open(d.url, "_blank", "noopener,noreferrer");
   }
+  // a block of keys was read: show what waited for it
+  function keysArrived() {
+    updateStatus();
+    if (hoverCell >= 0) canvas.classList.toggle("link", !!describe(hoverCell).url);
+    if (tipAt) showTooltip(...tipAt);
+    if (previewFor >= 0) previewLabels(previewFor);
+    requestDraw();
+  }
 
   // ---- preview: the picture larger, with its key, from what the page already reads ---------------
   const preview = $("preview"), previewCanvas = $("preview-canvas");
   let previewFor = -1, previewShown = -1;
   function showPreview(c) {
     const d = describe(c);
-    if (d.key === null) return;
+    if (d.key === null && !d.loading) return;
     previewFor = c;
     previewShown = -1;
-    $("preview-key").textContent = d.key;
-    $("preview-pos").textContent = "row " + d.row + " \u00b7 col " + d.col;
-    const open = $("preview-open");
-    if (d.url && safeUrl(d.url)) open.href = d.url;
-    else open.removeAttribute("href");
-    open.hidden = !open.href;
+    previewLabels(c);
     preview.hidden = false;
     previewCanvas.hidden = true;
     const picture = drawPicture.cellPicture ? drawPicture.cellPicture(d.row, d.col, previewCanvas) : null;
@@ -494,6 +637,15 @@
       previewCanvas.hidden = false;
       previewShown = c;
     });
+  }
+  function previewLabels(c) {
+    const d = describe(c);
+    $("preview-key").textContent = d.loading ? "Reading the key\u2026" : d.key || "";
+    $("preview-pos").textContent = "row " + d.row + " \u00b7 col " + d.col;
+    const open = $("preview-open");
+    if (d.url && safeUrl(d.url)) open.href = d.url;
+    else open.removeAttribute("href");
+    open.hidden = !open.href;
   }
   function hidePreview() {
     preview.hidden = true;
@@ -564,9 +716,12 @@
     const was = endPointer(e);
     if (was && !was.moved && e.type === "pointerup") {
       const c = cellAtScreen(...local(e));
-      if (c >= 0 && byCell[c] >= 0) {
-        select(c);
-        openCell(c);
+      if (c >= 0) {
+        whenKnown(c, () => {
+          if (!names.get(c)) return;
+          select(c);
+          openCell(c);
+        });
       }
     }
   });
@@ -585,15 +740,27 @@
   }, { passive: false });
 
   // ---- search -------------------------------------------------------------------------------------
-  let searchTimer = 0;
-  function runSearch(q) {
+  let searchTimer = 0, searchRun = 0;
+  async function runSearch(q) {
+    const run = ++searchRun;
     q = q.trim().toLowerCase();
     matches = [];
     matchAt = -1;
     if (q) {
-      if (!lowerKeys) lowerKeys = keys.map((s) => s.toLowerCase());
-      for (let i = 0; i < N; i++) if (lowerKeys[i].includes(q)) matches.push(i);
-      matches.sort((a, b) => cellOf[a] - cellOf[b]);
+      let all = names.all();
+      if (!all) {
+        // a key file: every block is read once, on the first search
+        masks = null;
+        requestDraw();
+        searchCount.classList.remove("none");
+        searchCount.value = "Reading keys\u2026";
+        all = await names.loadAll((share) => {
+          if (run === searchRun) searchCount.value = "Reading keys " + Math.floor(100 * share) + "%";
+        });
+        if (run !== searchRun) return;
+      }
+      if (!lowerKeys) lowerKeys = all.keys.map((s) => s.toLowerCase());
+      for (let i = 0; i < lowerKeys.length; i++) if (lowerKeys[i].includes(q)) matches.push(all.cells[i]);
     }
     masks = matches.length ? matchMasks() : null;
     $("prev-match").disabled = $("next-match").disabled = matches.length < 2;
@@ -605,7 +772,7 @@
   }
   function matchMasks() {
     const flag = new Uint8Array(rows * cols);
-    for (const i of matches) flag[cellOf[i]] = 1;
+    for (const c of matches) flag[c] = 1;
     const paint = (on, off) => {
       const c = document.createElement("canvas");
       c.width = cols;
@@ -625,7 +792,7 @@
     if (!matches.length) return;
     matchAt = ((k % matches.length) + matches.length) % matches.length;
     searchCount.value = fmt.format(matchAt + 1) + " of " + fmt.format(matches.length);
-    const c = cellOf[matches[matchAt]];
+    const c = matches[matchAt];
     hoverCell = -1;
     select(c);
     ensureVisible(c, 64);
@@ -677,8 +844,11 @@
     else if (e.key === "Escape" && matches.length) {
       searchInput.value = "";
       runSearch("");
-    } else if (e.key === "Escape" && !preview.hidden) hidePreview(); else if (e.key === "Enter" && selectedCell >= 0 && e.target === canvas) openCell(selectedCell);
-    else if (pan) panBy(pan[0] * cw * 0.2, pan[1] * ch * 0.2);
+    } else if (e.key === "Escape" && !preview.hidden) hidePreview();
+    else if (e.key === "Enter" && selectedCell >= 0 && e.target === canvas) {
+      const c = selectedCell;
+      whenKnown(c, () => openCell(c));
+    } else if (pan) panBy(pan[0] * cw * 0.2, pan[1] * ch * 0.2);
     else if (step) {
       let c = selectedCell;
       if (c < 0) c = cellAtScreen(cw / 2, ch / 2);
@@ -762,7 +932,7 @@
     },
     cell: (row, col) => describe(row * cols + col),
     selected: () => (selectedCell >= 0 ? describe(selectedCell) : null),
-    matches: () => matches.map((i) => describe(cellOf[i])),
+    matches: () => matches.map(describe),
     search(q) {
       searchInput.value = q;
       runSearch(q);
