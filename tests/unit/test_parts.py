@@ -134,5 +134,5 @@ def test_the_files_are_the_same_bytes_whatever_the_workers() -> None:
             outputs.append(
                 {**written, "mosaic.jpg": files["mosaic.jpg"], "scatter.png": files["scatter.png"]}
             )
-    assert set(outputs[0]) == {"tiles.pmtiles", "mosaic.jpg", "scatter.png"}
+    assert set(outputs[0]) == {"tiles.pmtiles", "keys.bin", "mosaic.jpg", "scatter.png"}
     assert outputs[1] == outputs[0]
