@@ -3,10 +3,11 @@
 Two backends. moto (in process, ~all CPU under one lock, so threads gain little there) gives the requests
 made and seconds. An in-memory bucket that answers each ``ListObjectsV2`` after ``--latency`` seconds, as
 S3 does (~0.05-0.1 s a page), gives the rounds of requests one after another that set the time on S3:
-``(seconds - seconds without latency) / latency``. ``python -m benchmarks.listing [--sizes 20000,100000]
-[--memory-sizes 20000,100000,1000000] [--shapes camera,uuids,folders] [--latency 0.05]``. moto sorts the
-whole bucket for every request (~0.2 s at 20,000 keys), so there the extra requests cost more than the
-threads save.
+``(seconds - seconds without latency) / latency``, and the memory the listing holds at its peak (the
+ranges listed ahead of those before them; traced in a third run). ``python -m benchmarks.listing
+[--sizes 20000,100000] [--memory-sizes 20000,100000,1000000] [--shapes camera,uuids,folders]
+[--latency 0.05]``. moto sorts the whole bucket for every request (~0.2 s at 20,000 keys), so there the
+extra requests cost more than the threads save.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import argparse
 import bisect
 import threading
 import time
+import tracemalloc
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from random import Random
 from typing import Any
 
@@ -84,7 +86,7 @@ def sequential(client: Any, bucket: str) -> Iterator[list[dict[str, Any]]]:
         after = page["Contents"][-1]["Key"]
 
 
-def timed(pages: Iterator[list[dict[str, Any]]], expected: int) -> float:
+def timed(pages: Iterator[Sized], expected: int) -> float:
     started = time.perf_counter()
     count = sum(len(page) for page in pages)
     assert count == expected, (count, expected)
@@ -135,6 +137,10 @@ def in_memory(sizes: Sequence[int], shapes: Sequence[str], latency: float) -> li
             row["parallel s"] = round(seconds, 2)
             row["parallel requests"] = bucket.requests
             row["parallel rounds"] = round((seconds - bare) / latency, 1)
+            tracemalloc.start()  # once more, for the memory held: the ranges waiting for those before them
+            timed(list_pages(MemoryBucket(keys, latency), "b", PREFIX, workers=LIST_WORKERS), n)
+            row["peak MB"] = round(tracemalloc.get_traced_memory()[1] / 1e6, 1)
+            tracemalloc.stop()
             rows.append(row)
     return rows
 

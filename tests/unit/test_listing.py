@@ -189,7 +189,7 @@ def test_threads_shorten_the_requests_one_after_another() -> None:
 def test_the_threads_stop_when_the_reader_does(client: Any) -> None:
     fill(client, "stop", [f"{i:04d}" for i in range(200)])
     pages = list_pages(client, BUCKET, "stop/", page_size=5, workers=4)
-    assert [o["Key"] for o in next(pages)] == [f"stop/{i:04d}" for i in range(5)]
+    assert [key for key, _, _ in next(pages)] == [f"stop/{i:04d}" for i in range(5)]
     next(pages)
     with requests(client) as made:
         pages.close()

@@ -47,12 +47,8 @@ class S3Store:
         has connections (see :mod:`gridtsne.store.listing`)."""
         workers = min(LIST_WORKERS, self.client.meta.config.max_pool_connections)
         for page in list_pages(self.client, self.bucket, self.prefix + prefix, self.page_size, workers):
-            for obj in page:
-                yield ObjectInfo(
-                    key=obj["Key"][len(self.prefix) :],
-                    size=int(obj["Size"]),
-                    etag=str(obj.get("ETag", "")).strip('"'),
-                )
+            for key, size, etag in page:
+                yield ObjectInfo(key=key[len(self.prefix) :], size=size, etag=etag)
 
     def read(self, key: str, max_bytes: int | None = None, *, sniff: Sniffer | None = None) -> bytes:
         """Return the object's bytes, streamed; one GET, refused on its ``Content-Length`` when too large."""
