@@ -9,6 +9,9 @@ Reading is bounded: ``read(key, max_bytes)`` refuses an object over ``max_bytes`
 of one that grows or lies about its size. ``sniff`` sees the first :data:`HEAD_BYTES` bytes before the rest
 is read, so a file that is not what it claims is refused for the price of one small read.
 
+An S3 prefix longer than one page of keys is listed by several threads at once, each over a range of
+keys (:mod:`gridtsne.store.listing`): a million objects in 64-83 rounds of requests rather than 1,000.
+
 A local folder holds more than regular files. :meth:`LocalStore.list` yields every entry that is not a
 folder, each once: regular files and links to regular files (followed, wherever they point) are readable;
 the rest (broken links, link loops, links to folders, FIFOs, sockets, devices, folders that cannot be

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from gridtsne.store.base import NotFoundError, ObjectInfo, Sniffer, check_key, content_type_for, read_bounded
+from gridtsne.store.listing import LIST_WORKERS, list_pages
 
 
 class S3Store:
@@ -18,17 +19,21 @@ class S3Store:
     prefix
         The store's root inside the bucket (``""`` for the whole bucket).
     client
-        A boto3 S3 client (default: a new one).
+        A boto3 S3 client (default: a new one with a connection for each listing thread).
+    page_size
+        Keys per ``ListObjectsV2`` page (S3's maximum, 1,000, by default).
     """
 
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None, page_size: int = 1000) -> None:
         if client is None:
             import boto3
+            from botocore.config import Config
 
-            client = boto3.client("s3")
+            client = boto3.client("s3", config=Config(max_pool_connections=LIST_WORKERS))
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.client = client
+        self.page_size = page_size
 
     def __repr__(self) -> str:
         return f"S3Store('s3://{self.bucket}/{self.prefix}')"
@@ -37,15 +42,13 @@ class S3Store:
         return self.prefix + check_key(key)
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
-        """Yield objects under ``prefix`` page by page (S3 returns them in key order)."""
-        paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
-            for obj in page.get("Contents", []):
-                yield ObjectInfo(
-                    key=obj["Key"][len(self.prefix) :],
-                    size=int(obj["Size"]),
-                    etag=str(obj.get("ETag", "")).strip('"'),
-                )
+        """Yield objects under ``prefix`` in key order: one request when they fit on a page, else the key
+        range is listed by up to :data:`~gridtsne.store.listing.LIST_WORKERS` threads, no more than the client
+        has connections (see :mod:`gridtsne.store.listing`)."""
+        workers = min(LIST_WORKERS, self.client.meta.config.max_pool_connections)
+        for page in list_pages(self.client, self.bucket, self.prefix + prefix, self.page_size, workers):
+            for key, size, etag in page:
+                yield ObjectInfo(key=key[len(self.prefix) :], size=size, etag=etag)
 
     def read(self, key: str, max_bytes: int | None = None, *, sniff: Sniffer | None = None) -> bytes:
         """Return the object's bytes, streamed; one GET, refused on its ``Content-Length`` when too large."""
