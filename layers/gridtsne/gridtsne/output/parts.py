@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from gridtsne.core.embed import cpu_count
 
-__all__ = ["PARALLEL_FROM", "WORKERS_ENV", "Parts", "cuts", "render_workers", "run_parts"]
+__all__ = ["PARALLEL_FROM", "WORKERS_ENV", "Parts", "cuts", "render_workers", "run_parts", "unchanged"]
 
 R = TypeVar("R")
 G = TypeVar("G")
@@ -53,6 +53,11 @@ class Parts(Generic[R, G, T]):
     def then(self, finish: Callable[[G], U]) -> Parts[R, G, U]:
         """The same parts with another ``finish``."""
         return Parts(self.tasks, self.gather, finish)
+
+
+def unchanged(value: T) -> T:
+    """A ``finish`` that keeps what was gathered as the product."""
+    return value
 
 
 def cuts(workers: int) -> int:

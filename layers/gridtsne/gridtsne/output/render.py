@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw
 
 from gridtsne.core.thumbs import BATCH_BYTES, Thumbnails, as_thumbnails, batches
-from gridtsne.output.parts import Parts, cuts, run_parts
+from gridtsne.output.parts import Parts, cuts, run_parts, unchanged
 
 #: JPEG cannot hold a side longer than this; bigger grids need the tile pyramid.
 MAX_JPEG_SIDE = 65_500
@@ -135,11 +135,7 @@ def mosaic_parts(
         pixels = np.frombuffer(canvas, np.uint8)
         return Image.frombuffer("RGBX", (width, rows * tile), pixels, "raw", "RGBX", 0, 1)
 
-    return Parts([partial(band, k) for k in range(len(edges) - 1)], gather, _same)
-
-
-def _same(picture: Image.Image) -> Image.Image:
-    return picture
+    return Parts([partial(band, k) for k in range(len(edges) - 1)], gather, unchanged)
 
 
 def scatter(
@@ -189,12 +185,9 @@ def scatter_parts(
     transparent layer and ``gather`` lays the layers on the picture in order, so later points cover earlier
     ones as when drawn one by one (one run is drawn on the picture itself)."""
     n = len(points)
+    xy = _fitted(points, size, margin=thumb)
     if n == 0 or thumbnails is None:
-        return Parts([], lambda results: _dots(points, size, thumb, background), _same)
-    margin = thumb
-    lo, hi = points.min(axis=0), points.max(axis=0)
-    span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
-    xy = (points - lo) / span * (size - 2 * margin) + margin
+        return Parts([], lambda results: _dots(xy, size, background), unchanged)
     side = max(4, min(thumb, int(size / max(1.0, np.sqrt(n)) * 1.5)))
     source = as_thumbnails(thumbnails)
     if len(source) != n:
@@ -219,7 +212,7 @@ def scatter_parts(
             canvas.paste(layer, (0, 0), layer)
         return canvas
 
-    return Parts([partial(run, k) for k in range(len(edges) - 1)], gather, _same)
+    return Parts([partial(run, k) for k in range(len(edges) - 1)], gather, unchanged)
 
 
 def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.ndarray:
@@ -232,15 +225,21 @@ def _resized(pictures: np.ndarray, side: int, method: Image.Resampling) -> np.nd
     return out
 
 
-def _dots(points: np.ndarray, size: int, margin: int, background: tuple[int, int, int]) -> Image.Image:
-    """The scatter without pictures: a dot at every point."""
+def _fitted(points: np.ndarray, size: int, *, margin: int) -> np.ndarray:
+    """``points`` scaled into a ``size`` px square, ``margin`` px from its edges, aspect kept."""
+    if len(points) == 0:
+        return np.zeros((0, 2))
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
+    return np.asarray((points - lo) / span * (size - 2 * margin) + margin)
+
+
+def _dots(xy: np.ndarray, size: int, background: tuple[int, int, int]) -> Image.Image:
+    """The scatter without pictures: a dot at every position ``xy``."""
     canvas = Image.new("RGB", (size, size), background)
-    if len(points):
-        lo, hi = points.min(axis=0), points.max(axis=0)
-        span = float(max(hi[0] - lo[0], hi[1] - lo[1])) or 1.0
-        draw = ImageDraw.Draw(canvas)
-        for x, y in (points - lo) / span * (size - 2 * margin) + margin:
-            draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
+    draw = ImageDraw.Draw(canvas)
+    for x, y in xy:
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=(40, 90, 200))
     return canvas
 
 

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from PIL import Image
 
-from gridtsne.output.parts import Parts, cuts, run_parts
+from gridtsne.output.parts import Parts, cuts, run_parts, unchanged
 
 ImageFormat = Literal["jpg", "png"]
 
@@ -221,7 +221,7 @@ def pyramid_parts(
         build(0, 0, 0)
         return info
 
-    return Parts(tasks, gather, lambda built: built)
+    return Parts(tasks, gather, unchanged)
 
 
 def _count(info: PyramidInfo, level: int) -> int:
