@@ -16,6 +16,7 @@ _TOP = 0x110000  # one past the last code point: the bound of a range with no up
 _SURROGATES = range(0xD800, 0xE000)  # code points that no UTF-8 string holds
 _SPACE = 0x20  # the first code point after the control characters
 _LEAD_GAP = 0xC2 - 0x80  # byte values that start no UTF-8 character (continuation bytes, 0xC0, 0xC1)
+_NOT_XML = (0xFFFE, 0xFFFF)  # beside the controls and surrogates, what XML (S3's answers) cannot hold
 
 
 def _weight(code: int) -> int:
@@ -33,10 +34,12 @@ def _weight(code: int) -> int:
 
 def _char_between(below: int, above: int) -> int | None:
     """The code point strictly between two (``-1``: before the first; ``_TOP``: after the last) whose
-    UTF-8 bytes are nearest above the middle of theirs; None when they are adjacent."""
+    UTF-8 bytes are nearest above the middle of theirs, never a control character, U+FFFE or U+FFFF; None
+    when there is no such code point between them."""
     first, last = below + 1, above - 1
-    if first < _SPACE <= last:
-        first = _SPACE  # no control character in a cut where another will do: XML (S3's answers) refuses them
+    if last < _SPACE:
+        return None  # no control character in a cut: XML (S3's answers, its emulators') refuses them
+    first = max(first, _SPACE)
     if first in _SURROGATES:
         first = _SURROGATES.stop
     if last in _SURROGATES:
@@ -51,7 +54,10 @@ def _char_between(below: int, above: int) -> int | None:
             high = middle
         else:
             low = middle + 1
-    return _SURROGATES.stop if low in _SURROGATES else low
+    low = _SURROGATES.stop if low in _SURROGATES else low
+    if low in _NOT_XML:  # the nearest code point XML can hold; None (adjacent) when the range has none
+        return next((c for c in (_NOT_XML[0] - 1, _NOT_XML[1] + 1) if first <= c <= last), None)
+    return low
 
 
 def midpoint(lo: str, hi: str | None) -> str | None:
@@ -68,8 +74,9 @@ def midpoint(lo: str, hi: str | None) -> str | None:
     -------
     str or None
         The common start of the bounds followed by one character between theirs; where their characters
-        are adjacent, ``lo``'s character followed by a midpoint after the rest of ``lo``. None when no key
-        lies between (``hi`` is ``lo`` followed by U+0000).
+        are adjacent, ``lo``'s character followed by a midpoint after the rest of ``lo``. None when every key
+        between is ``lo`` followed by a control character (``hi`` is ``lo`` followed by one character up to
+        the space), which no cut holds.
     """
     if hi is not None and hi <= lo:
         raise ValueError(f"empty range: {lo!r} >= {hi!r}")
